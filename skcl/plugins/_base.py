@@ -1,0 +1,135 @@
+"""The plugin contract: hooks a continual-learning strategy calls while it trains."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from skcl.benchmarks import Experience
+    from skcl.strategies import BaseStrategy
+    from skcl.strategies._data import TrainData
+
+__all__ = ["StrategyPlugin", "HOOKS"]
+
+# The hooks, in the order a strategy calls them for one experience (Avalanche's
+# order, in skorch's spelling). Every hook is a no-op here.
+HOOKS = (
+    "before_training_exp",
+    "adapt_train_data",
+    "before_training_epoch",
+    "adapt_batch",
+    "before_training_iteration",
+    "compute_loss",
+    "penalty",
+    "after_backward",
+    "after_training_iteration",
+    "after_training_epoch",
+    "after_training_exp",
+    "adapt_eval_output",
+)
+
+
+class StrategyPlugin(BaseEstimator):
+    """Base class for strategy plugins (Avalanche's ``StrategyPlugin``).
+
+    A plugin is a scikit-learn style object: its ``__init__`` only stores
+    parameters, and whatever it learns lives in attributes ending in ``_``.
+    A strategy clones its plugin templates into ``plugins_`` when it
+    initializes, so ``clone`` and ``GridSearchCV`` always start clean; the
+    live copy gets a seeded ``rng_`` (a :class:`numpy.random.Generator`)
+    derived from the strategy's ``random_state``.
+
+    Override any of the hooks below; all are no-ops by default. They run in
+    this order for each experience:
+
+    ``before_training_exp(strategy, experience)``
+        The experience begins (the head has already grown for its classes).
+    ``adapt_train_data(strategy, data) -> data``
+        Replace the :class:`~skcl.strategies.TrainData` trained on
+        (Cumulative, GDumb, concat-mode replay).
+    ``before_training_epoch(strategy)`` / ``after_training_epoch(strategy)``
+    ``adapt_batch(strategy, batch) -> batch``
+        Once per minibatch, outside the optimizer closure (batch-mode replay).
+        A batch is ``(inputs, y)`` with ``inputs = {"x": X, "task_labels": t}``.
+    ``before_training_iteration(strategy, batch)``
+        Before the forward pass (A-GEM/GEM reference gradients).
+    ``compute_loss(strategy, y_pred, y_true, inputs) -> Tensor or None``
+        Replace the criterion (the first plugin returning a tensor wins).
+    ``penalty(strategy, y_pred, y_true, inputs) -> Tensor or None``
+        A term added to the training loss (EWC, SI, LwF, ...).
+    ``after_backward(strategy)``
+        Gradients are computed, the optimizer has not stepped yet.
+    ``after_training_iteration(strategy, batch)``
+        After the optimizer step.
+    ``after_training_exp(strategy, experience)``
+        The experience ends (buffers, Fisher matrices, teachers).
+    ``adapt_eval_output(strategy, inputs, output) -> output``
+        At predict time, rewrite the logits (nearest-mean classifiers).
+
+    Examples
+    --------
+    >>> from skcl.plugins import StrategyPlugin
+    >>> class CountBatches(StrategyPlugin):
+    ...     def before_training_exp(self, strategy, experience):
+    ...         self.n_batches_ = 0
+    ...     def after_training_iteration(self, strategy, batch):
+    ...         self.n_batches_ += 1
+    >>> from skcl.strategies import Naive
+    >>> import numpy as np
+    >>> X, y = np.random.RandomState(0).rand(64, 3).astype("float32"), np.arange(64) % 2
+    >>> net = Naive(plugins=[CountBatches()], batch_size=16, random_state=0).partial_fit(X, y)
+    >>> net.named_plugins_["countbatches"].n_batches_
+    4
+    """
+
+    def before_training_exp(self, strategy: BaseStrategy, experience: Experience) -> None:
+        pass
+
+    def adapt_train_data(self, strategy: BaseStrategy, data: TrainData) -> TrainData:
+        return data
+
+    def before_training_epoch(self, strategy: BaseStrategy) -> None:
+        pass
+
+    def adapt_batch(self, strategy: BaseStrategy, batch: Any) -> Any:
+        return batch
+
+    def before_training_iteration(self, strategy: BaseStrategy, batch: Any) -> None:
+        pass
+
+    def compute_loss(self, strategy: BaseStrategy, y_pred: torch.Tensor, y_true: torch.Tensor,
+                     inputs: dict) -> torch.Tensor | None:
+        return None
+
+    def penalty(self, strategy: BaseStrategy, y_pred: torch.Tensor, y_true: torch.Tensor,
+                inputs: dict) -> torch.Tensor | None:
+        return None
+
+    def after_backward(self, strategy: BaseStrategy) -> None:
+        pass
+
+    def after_training_iteration(self, strategy: BaseStrategy, batch: Any) -> None:
+        pass
+
+    def after_training_epoch(self, strategy: BaseStrategy) -> None:
+        pass
+
+    def after_training_exp(self, strategy: BaseStrategy, experience: Experience) -> None:
+        pass
+
+    def adapt_eval_output(self, strategy: BaseStrategy, inputs: dict,
+                          output: torch.Tensor) -> torch.Tensor:
+        return output
+
+    # -- helpers ---------------------------------------------------------
+    def _overrides(self, hook: str) -> bool:
+        """Whether this plugin's class overrides ``hook`` (the strategy skips no-ops)."""
+        return getattr(type(self), hook) is not getattr(StrategyPlugin, hook)
+
+    def _reset_rng(self, seed) -> None:
+        self.rng_ = np.random.default_rng(seed)

@@ -1,0 +1,765 @@
+"""`BaseStrategy`: a skorch classifier that learns from a stream of experiences."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import inspect
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d, validate_data
+from skorch import NeuralNetClassifier
+from skorch.dataset import unpack_data
+from torch.utils.data import DataLoader
+
+from skcl.benchmarks._experience import Experience
+from skcl.benchmarks._streams import stream_from_groups
+from skcl.models import MLP, DynamicModule, adapt_module
+from skcl.plugins._base import HOOKS, StrategyPlugin
+from skcl.strategies._data import BatchIterator, TrainData, make_batch
+
+__all__ = ["BaseStrategy"]
+
+_FIT_ONLY_KEYS = ("task_labels", "eval_streams")
+
+
+class BaseStrategy(NeuralNetClassifier):
+    """Base class for continual learning strategies (Avalanche's ``BaseStrategy``).
+
+    A skorch :class:`~skorch.NeuralNetClassifier` that knows experiences and
+    plugins. One call to :meth:`partial_fit` trains on one experience; the
+    plugins hook into the loop (see :class:`~skcl.plugins.StrategyPlugin`).
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+        The network. ``None`` builds :class:`~skcl.models.MLP`. When the
+        module's constructor takes ``in_features`` and it is not set through
+        ``module__in_features``, it is filled in from the data.
+    criterion : torch criterion class, default=torch.nn.CrossEntropyLoss
+        Expects logits.
+    optimizer : torch optimizer class, default=torch.optim.SGD
+    lr : float, default=0.01
+    max_epochs : int, default=1
+        Epochs per experience (Avalanche's ``train_epochs``).
+    batch_size : int, default=32
+        Minibatch size (Avalanche's ``train_mb_size``/``eval_mb_size``).
+    plugins : list of StrategyPlugin or (name, StrategyPlugin), default=None
+        Plugin templates; cloned into ``plugins_`` at initialization. Their
+        parameters are reachable as ``plugins__<name>__<param>``; a bare
+        plugin is named after its class (``EWCPlugin`` -> ``"ewc"``).
+    reset_optimizer : bool, default=False
+        Re-create the optimizer (dropping momentum etc.) at every experience.
+    random_state : int, RandomState or None, default=None
+        Seeds the module's initialization, the shuffling, dropout and every
+        plugin, so that equal seeds give equal runs.
+    train_split : default=None
+        skorch's validation split; ``None`` trains on the whole experience.
+    callbacks : list, default=None
+        skorch callbacks (they keep working).
+    verbose : int, default=0
+    device : str, default="cpu"
+    **kwargs
+        skorch's prefixed parameters (``module__*``, ``optimizer__*``,
+        ``iterator_train__*``, ...). ``iterator_train__shuffle`` defaults to True.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Sorted labels seen so far (or the first call's ``classes=``).
+    class_order_ : ndarray
+        The labels in output-unit order (the order they arrived in).
+    n_experiences_ : int
+        Experiences trained so far.
+    plugins_ : list of (str, StrategyPlugin)
+        The live plugins, holding all continual-learning state.
+    units_by_task_ : dict
+        Output units seen in each task label.
+    module_, optimizer_, criterion_, history_
+        As in skorch.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.strategies import Naive
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = Naive(max_epochs=2, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> len(net.classes_), net.n_experiences_
+    (10, 5)
+    """
+
+    prefixes_ = [*NeuralNetClassifier.prefixes_, "plugins"]
+    cuda_dependent_attributes_ = [*NeuralNetClassifier.cuda_dependent_attributes_, "plugins_"]
+
+    #: Plugins a named strategy always has: name -> plugin class.
+    _builtin_plugins: ClassVar[dict[str, type]] = {}
+    #: Flat parameters forwarded to built-in plugins: flat name -> (plugin name, plugin param).
+    _plugin_aliases: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 0.01,
+        max_epochs: int = 1,
+        batch_size: int = 32,
+        plugins: Sequence | None = None,
+        reset_optimizer: bool = False,
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose: int = 0,
+        device: str = "cpu",
+        **kwargs,
+    ):
+        kwargs.setdefault("iterator_train__shuffle", True)
+        super(NeuralNetClassifier, self).__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.plugins = plugins
+        self.reset_optimizer = reset_optimizer
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ #
+    # scikit-learn contract
+    # ------------------------------------------------------------------ #
+    @property
+    def classes_(self) -> np.ndarray:
+        try:
+            order = self.class_order_
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute 'classes_' before it is fitted."
+            ) from None
+        return np.sort(order)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "class_order_" in vars(self)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'partial_fit' "
+                "or 'fit' with appropriate arguments before using this estimator."
+            )
+
+    def _check_params(self) -> None:
+        def positive_int(name, allow_minus_one=False):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool) and (
+                v > 0 or (allow_minus_one and v == -1))
+            if not ok:
+                extra = " (or -1 for the whole experience)" if allow_minus_one else ""
+                raise ValueError(f"{name} must be a positive integer{extra}; got {v!r}.")
+
+        positive_int("batch_size", allow_minus_one=True)
+        positive_int("max_epochs")
+        if not isinstance(self.lr, (int, float, np.floating)) or not self.lr > 0:
+            raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
+
+    def _validate_params(self) -> None:
+        try:
+            super()._validate_params()
+        except ValueError as exc:
+            msg = str(exc)
+            valid = [k for k in self.get_params(deep=False) if not k.startswith("_")]
+            hints = []
+            for key in sorted(self._params_to_validate):
+                match = difflib.get_close_matches(key, valid, n=1)
+                if match and key not in valid:
+                    hints.append(f"'{key}' -> did you mean '{match[0]}'?")
+            raise ValueError(msg + ("\n" + "\n".join(hints) if hints else "")) from None
+
+    # ------------------------------------------------------------------ #
+    # plugins as nested parameters
+    # ------------------------------------------------------------------ #
+    def _default_plugins(self) -> list[tuple[str, StrategyPlugin]]:
+        """The named strategy's own plugins, built from its flat parameters."""
+        kwargs: dict[str, dict] = {name: {} for name in self._builtin_plugins}
+        for flat, (name, param) in self._plugin_aliases.items():
+            kwargs[name][param] = getattr(self, flat)
+        return [(name, cls(**kwargs[name])) for name, cls in self._builtin_plugins.items()]
+
+    def _user_plugins(self) -> list[tuple[str, StrategyPlugin]]:
+        named, seen = [], set(self._builtin_plugins)
+        for item in self.plugins or []:
+            if isinstance(item, tuple) and len(item) == 2:
+                name, plugin = item
+            else:
+                plugin = item
+                base = type(plugin).__name__.lower()
+                base = base[: -len("plugin")] if base.endswith("plugin") and base != "plugin" else base
+                name, k = base, 2
+                while name in seen:
+                    name, k = f"{base}_{k}", k + 1
+            if not isinstance(plugin, StrategyPlugin):
+                raise TypeError(
+                    f"plugins must hold StrategyPlugin instances or (name, plugin) pairs; "
+                    f"got {item!r}."
+                )
+            if not isinstance(name, str) or "__" in name or not name:
+                raise ValueError(f"Plugin name {name!r} must be a non-empty string without '__'.")
+            if name in seen:
+                raise ValueError(f"Duplicate plugin name {name!r}.")
+            seen.add(name)
+            named.append((name, plugin))
+        return named
+
+    def _plugin_templates(self) -> list[tuple[str, StrategyPlugin]]:
+        return self._default_plugins() + self._user_plugins()
+
+    def get_params(self, deep: bool = True, **kwargs) -> dict[str, Any]:
+        params = super().get_params(deep=deep, **kwargs)
+        if deep:
+            try:
+                templates = self._plugin_templates()
+            except (TypeError, ValueError):  # malformed plugins are reported at fit time
+                templates = []
+            for name, plugin in templates:
+                params[f"plugins__{name}"] = plugin
+                for key, value in plugin.get_params(deep=True).items():
+                    params[f"plugins__{name}__{key}"] = value
+        return params
+
+    def set_params(self, **kwargs):
+        """Set parameters; ``plugins__<name>__<param>`` reaches a plugin.
+
+        On a fitted strategy the live plugin gets the new value too, and keeps
+        its learned state.
+        """
+        valid = set(self.get_params(deep=True))
+        for key in kwargs:
+            top = key.split("__", 1)[0]
+            known = key in valid or top in valid or any(
+                key.startswith(p + "__") for p in self.prefixes_ if p != "plugins")
+            if key.startswith("plugins__"):
+                known = key in valid
+            if not known:
+                match = difflib.get_close_matches(key, sorted(valid), n=1)
+                hint = f" Did you mean '{match[0]}'?" if match else ""
+                raise ValueError(
+                    f"Invalid parameter '{key}' for estimator {type(self).__name__}.{hint}"
+                )
+        plugin_keys = {k: v for k, v in kwargs.items() if k.startswith("plugins__")}
+        other = {k: v for k, v in kwargs.items() if k not in plugin_keys}
+        alias_of = {v: k for k, v in self._plugin_aliases.items()}
+        for key, value in plugin_keys.items():
+            name, _, param = key[len("plugins__"):].partition("__")
+            if name in self._builtin_plugins:
+                if (name, param) not in alias_of:
+                    raise ValueError(
+                        f"'{key}' belongs to a built-in plugin of {type(self).__name__}; set "
+                        f"it through the strategy's own parameters."
+                    )
+                other[alias_of[(name, param)]] = value
+            elif param == "":
+                self.plugins = [
+                    (n, value if n == name else p) for n, p in self._user_plugins()
+                ]
+            else:
+                template = dict(self._user_plugins())[name]
+                template.set_params(**{param: value})
+                self._set_live_plugin_param(name, param, value)
+        plugins_replaced = "plugins" in other or any(
+            k.startswith("plugins__") and k.count("__") == 1 for k in plugin_keys)
+        super().set_params(**other)
+        for flat in other:
+            if flat in self._plugin_aliases:
+                name, param = self._plugin_aliases[flat]
+                self._set_live_plugin_param(name, param, other[flat])
+        if plugins_replaced and self.initialized_:
+            self.initialize_plugins()
+        return self
+
+    def _set_live_plugin_param(self, name: str, param: str, value) -> None:
+        live = dict(getattr(self, "plugins_", []))
+        if name in live:
+            live[name].set_params(**{param: value})
+
+    @property
+    def named_plugins_(self) -> dict[str, StrategyPlugin]:
+        """The live plugins by name."""
+        return dict(self.plugins_)
+
+    # ------------------------------------------------------------------ #
+    # initialization (skorch seams)
+    # ------------------------------------------------------------------ #
+    @contextlib.contextmanager
+    def _torch_seed(self, seed: int) -> Iterator[None]:
+        """Seed torch's global RNG for the block without disturbing the caller's RNG."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            yield
+
+    def initialize(self):
+        self._check_params()
+        self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.rng_ = np.random.default_rng(self.seed_)
+        for attr in ("class_order_", "units_by_task_", "n_experiences_", "fixed_classes_"):
+            vars(self).pop(attr, None)
+        with self._torch_seed(self.seed_):
+            super().initialize()
+        self.initialize_plugins()
+        self.stop_requested_ = False
+        self.experience_ = None
+        self.shuffle_generator_ = None
+        return self
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        module = MLP if self.module is None else self.module
+        if isinstance(module, type) and "in_features" not in kwargs:
+            if "in_features" in inspect.signature(module).parameters:
+                if not hasattr(self, "n_features_in_"):
+                    raise ValueError(
+                        "The module needs in_features: call partial_fit/fit with data first, "
+                        "or set module__in_features."
+                    )
+                kwargs["in_features"] = int(self.n_features_in_)
+        self.module_ = self.initialized_instance(module, kwargs)
+        return self
+
+    def initialize_plugins(self):
+        """Clone the plugin templates into ``plugins_``, each with its own seeded RNG."""
+        templates = self._plugin_templates()
+        children = np.random.SeedSequence(self.seed_).spawn(len(templates))
+        self.plugins_ = []
+        for (name, template), seed in zip(templates, children):
+            plugin = clone(template)
+            plugin._reset_rng(seed)
+            self.plugins_.append((name, plugin))
+        self._index_hooks()
+        return self
+
+    def _index_hooks(self) -> None:
+        # Only plugins that override a hook are called for it: Naive pays nothing.
+        self.plugin_hooks_ = {
+            hook: [p for _, p in self.plugins_ if p._overrides(hook)] for hook in HOOKS
+        }
+
+    # ------------------------------------------------------------------ #
+    # input validation
+    # ------------------------------------------------------------------ #
+    def _as_experience(self, X, y, fit_params: dict) -> Experience:
+        task_labels = fit_params.pop("task_labels", None)
+        if isinstance(X, Experience):
+            if y is not None and y is not X.y:
+                raise ValueError("Pass either an Experience or (X, y), not both.")
+            if task_labels is not None:
+                raise ValueError("An Experience carries its own task labels; "
+                                 "do not pass task_labels=.")
+            return X
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs labels: pass y or an Experience.")
+        return Experience(X, y, task_label=0 if task_labels is None else task_labels,
+                          classes=(), index=getattr(self, "n_experiences_", 0))
+
+    def _validate_X(self, X, reset: bool) -> torch.Tensor:
+        if hasattr(X, "__len__") and not isinstance(X, str) and len(X) == 0:
+            raise ValueError("Empty experience: X has 0 samples.")
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True,
+                          ensure_all_finite=True)
+        return torch.as_tensor(X)
+
+    def _validate_y(self, y, n_samples: int) -> np.ndarray:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] > 1:
+            raise ValueError(
+                f"y must be 1-dimensional (one label per sample); got shape {y.shape}.")
+        y = column_or_1d(y, warn=False)
+        if len(y) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
+        check_classification_targets(y)
+        return y
+
+    def _validate_task_labels(self, exp: Experience, n_samples: int) -> torch.Tensor:
+        t = exp.task_labels
+        if len(t) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but task_labels has {len(t)}.")
+        return torch.as_tensor(t, dtype=torch.long)
+
+    def _encode(self, y: np.ndarray, order: np.ndarray) -> np.ndarray:
+        sorter = np.argsort(order)
+        pos = np.searchsorted(order, y, sorter=sorter)
+        pos = np.clip(pos, 0, len(order) - 1)
+        units = sorter[pos]
+        if not np.array_equal(order[units], y):
+            unknown = np.setdiff1d(y, order)
+            raise ValueError(f"Unknown class(es) {unknown.tolist()}: not in classes_ "
+                             f"{np.sort(order).tolist()}.")
+        return units
+
+    def _next_class_order(self, y: np.ndarray, classes) -> np.ndarray:
+        if "class_order_" not in vars(self):
+            if classes is not None:
+                order = np.unique(np.asarray(classes))
+                unknown = np.setdiff1d(y, order)
+                if len(unknown):
+                    raise ValueError(
+                        f"y contains class(es) {unknown.tolist()} not in classes=.")
+                return order
+            return np.unique(y)
+        order = self.class_order_
+        new = np.setdiff1d(np.unique(y), order)
+        if len(new) and self.fixed_classes_:
+            raise ValueError(f"Unknown class(es) {new.tolist()}: the first call fixed classes_ "
+                             f"to {np.sort(order).tolist()}.")
+        return np.concatenate([order, new]) if len(new) else order
+
+    # ------------------------------------------------------------------ #
+    # the verbs
+    # ------------------------------------------------------------------ #
+    def _snapshot(self) -> dict:
+        state = dict(vars(self))
+        live = {k: state[k] for k in ("module_", "optimizer_", "criterion_", "plugins_", "rng_",
+                                      "units_by_task_") if k in state}
+        state.update(copy.deepcopy(live))  # one deepcopy keeps module/optimizer links intact
+        history = state.get("history_")
+        state["_history_len"] = None if history is None else len(history)
+        return state
+
+    def _restore(self, state: dict) -> None:
+        history, n = self.history_, state.pop("_history_len")
+        vars(self).clear()
+        vars(self).update(state)
+        if history is not None and n is not None and history is state.get("history_"):
+            del history[n:]
+        if "plugins_" in state:
+            self._index_hooks()
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train on one experience.
+
+        Parameters
+        ----------
+        X : Experience or array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,), default=None
+            Labels; taken from the experience when ``X`` is one.
+        classes : array-like, default=None
+            All classes, fixed at the first call (scikit-learn's convention).
+            When omitted, classes accumulate as they arrive.
+        **fit_params
+            ``task_labels`` (per-sample array) for array input; ``eval_streams``
+            for evaluation plugins; the rest reaches the module's ``forward``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError, TypeError
+            For malformed input or parameters; the strategy is then left
+            exactly as it was before the call.
+        """
+        snapshot = self._snapshot()
+        try:
+            self._partial_fit(X, y, classes, fit_params)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        return self
+
+    def _partial_fit(self, X, y, classes, fit_params: dict) -> None:
+        fit_params = dict(fit_params)
+        exp = self._as_experience(X, y, fit_params)
+        eval_streams = fit_params.pop("eval_streams", None)
+        self._check_params()
+        first = not self.__sklearn_is_fitted__()
+        Xt = self._validate_X(exp.X, reset=first)
+        y_arr = self._validate_y(exp.y, len(Xt))
+        t = self._validate_task_labels(exp, len(Xt))
+        if not self.initialized_:
+            self.initialize()
+        order = self._next_class_order(y_arr, classes if first else None)
+        if first:
+            self.fixed_classes_ = classes is not None
+            self.n_experiences_ = 0
+            self.units_by_task_ = {}
+        self.class_order_ = order
+        units = self._encode(y_arr, order)
+        for task in np.unique(t.numpy()):
+            seen = self.units_by_task_.get(int(task), np.zeros(0, dtype=np.int64))
+            self.units_by_task_[int(task)] = np.union1d(seen, units[t.numpy() == task])
+        data = TrainData(Xt, torch.as_tensor(units, dtype=torch.long), t)
+        self.eval_streams_ = eval_streams
+        with self._torch_seed(self.rng_.integers(np.iinfo(np.int32).max)):
+            self.shuffle_generator_ = torch.Generator().manual_seed(
+                int(torch.randint(0, 2**31 - 1, (1,))))
+            self._adapt_model(len(order), data)
+            self.stop_requested_ = False
+            self.experience_ = exp
+            self._call("before_training_exp", exp)
+            for plugin in self.plugin_hooks_["adapt_train_data"]:
+                data = plugin.adapt_train_data(self, data)
+            self.train_data_ = data
+            super().partial_fit(data, None, **fit_params)
+            self._call("after_training_exp", exp)
+        self.n_experiences_ += 1
+        self.experience_ = None
+        self.train_data_ = None
+        self.eval_streams_ = None
+        self.shuffle_generator_ = None
+
+    def _adapt_model(self, n_units: int, data: TrainData) -> None:
+        """Grow dynamic heads for the known classes and tasks; rebuild the optimizer if needed."""
+        changed = adapt_module(self.module_, n_units, self.units_by_task_)
+        if changed or (self.reset_optimizer and self.n_experiences_ > 0):
+            self._rebuild_optimizer(keep_state=not self.reset_optimizer)
+        if not any(isinstance(m, DynamicModule) for m in self.module_.modules()):
+            # A fixed output layer: check its width once, before any training.
+            out = self.evaluation_step(make_batch(data.X[:1], None, data.task_labels[:1]))
+            width = (out[0] if isinstance(out, tuple) else out).shape[-1]
+            if width < n_units:
+                raise ValueError(
+                    f"The module has {width} outputs but {n_units} classes were seen; use a "
+                    "growing head (skcl.models.IncrementalClassifier) or a wider output layer."
+                )
+
+    def _rebuild_optimizer(self, keep_state: bool = True) -> None:
+        """New optimizer over the current parameters; unchanged ones keep their state."""
+        old_state = self.optimizer_.state if keep_state else {}
+        lrs = [g["lr"] for g in self.optimizer_.param_groups]
+        self.initialize_optimizer()
+        if keep_state:
+            for group in self.optimizer_.param_groups:
+                for p in group["params"]:
+                    if p in old_state:
+                        self.optimizer_.state[p] = old_state[p]
+        if len(lrs) == len(self.optimizer_.param_groups):  # keep schedules/virtual lr
+            for group, lr in zip(self.optimizer_.param_groups, lrs):
+                group["lr"] = lr
+
+    def fit(self, X, y=None, *, experience=None, classes=None, **fit_params):
+        """Train from scratch on a whole stream: one :meth:`partial_fit` per experience.
+
+        Parameters
+        ----------
+        X : array-like, or list of Experience
+            The whole stream. A list of experiences is trained in order.
+        y : array-like, default=None
+        experience : array-like of shape (n_samples,), default=None
+            Experience id of each sample (travels like ``groups`` through
+            ``GridSearchCV`` and ``Pipeline``); experiences run in sorted id
+            order. Without it the data is one experience.
+        classes : array-like, default=None
+            All classes, fixed up front.
+        **fit_params
+            ``task_labels`` (per sample) and ``partial_fit``'s other keys.
+        """
+        stream = self._as_stream(X, y, experience, fit_params)
+        snapshot = self._snapshot()
+        try:
+            if not self.warm_start or not self.initialized_:
+                for attr in ("n_features_in_", "feature_names_in_", "class_order_"):
+                    vars(self).pop(attr, None)
+                self.initialized_ = False
+            for i, exp in enumerate(stream):
+                self._partial_fit(exp, None, classes if i == 0 else None, fit_params)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        return self
+
+    def _as_stream(self, X, y, experience, fit_params: dict) -> list[Experience]:
+        if isinstance(X, Experience):
+            return [X]
+        if isinstance(X, (list, tuple)) and len(X) and all(isinstance(e, Experience) for e in X):
+            return list(X)
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.fit needs y, an Experience or a list of "
+                             "Experience.")
+        task_labels = fit_params.pop("task_labels", None)
+        if hasattr(X, "__len__") and len(X) == 0:
+            raise ValueError("Empty experience: X has 0 samples.")
+        if experience is None:
+            return [Experience(X, y, task_label=0 if task_labels is None else task_labels,
+                               classes=())]
+        ids = np.asarray(experience)
+        if len(ids) != len(y):
+            raise ValueError(f"experience has {len(ids)} entries but y has {len(y)}.")
+        if isinstance(X, torch.Tensor):
+            X = X.numpy()
+        return stream_from_groups(np.asarray(X) if not hasattr(X, "iloc") else X.to_numpy(),
+                                  y, ids, task_labels=task_labels)
+
+    # ------------------------------------------------------------------ #
+    # skorch seams used by the training loop
+    # ------------------------------------------------------------------ #
+    def check_data(self, X, y=None):
+        # Classes are tracked by partial_fit (skorch's version would reset them).
+        pass
+
+    def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, TrainData):
+            iterator = self.iterator_train if training else self.iterator_valid
+            if iterator is DataLoader:
+                kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+                return BatchIterator(
+                    dataset,
+                    kwargs.get("batch_size", self.batch_size),
+                    shuffle=bool(kwargs.get("shuffle", False)) and training,
+                    generator=self.shuffle_generator_,
+                    drop_last=bool(kwargs.get("drop_last", False)),
+                    should_stop=self._should_stop if training else None,
+                )
+        return super().get_iterator(dataset, training=training)
+
+    def _should_stop(self) -> bool:
+        return self.stop_requested_
+
+    def stop_training(self) -> None:
+        """Ask the loop to end the current experience after this minibatch."""
+        self.stop_requested_ = True
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and "task_labels" in x and "x" in x:
+            inputs = x["x"].to(self.device)
+            if getattr(self.module_, "is_multi_task", False):
+                return self.module_(inputs, x["task_labels"].to(self.device), **fit_params)
+            return self.module_(inputs, **fit_params)
+        return super().infer(x, **fit_params)
+
+    def train_step(self, batch, **fit_params):
+        for plugin in self.plugin_hooks_["adapt_batch"]:
+            batch = plugin.adapt_batch(self, batch)
+        self._call("before_training_iteration", batch)
+        step = super().train_step(batch, **fit_params)
+        self._call("after_training_iteration", batch)
+        return step
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = None
+        if training:
+            for plugin in self.plugin_hooks_["compute_loss"]:
+                loss = plugin.compute_loss(self, y_pred, y_true, X)
+                if loss is not None:
+                    break
+        if loss is None:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training:
+            for plugin in self.plugin_hooks_["penalty"]:
+                term = plugin.penalty(self, y_pred, y_true, X)
+                if term is not None:
+                    loss = loss + term
+        return loss
+
+    def on_grad_computed(self, net, named_parameters, X=None, y=None, training=False, **kwargs):
+        self._call("after_backward")
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+        self.history.record("experience", self.n_experiences_)
+        self._call("before_training_epoch")
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                             **kwargs)
+        self._call("after_training_epoch")
+        if self.stop_requested_:
+            raise KeyboardInterrupt  # skorch's own way to end partial_fit early
+
+    def _call(self, hook: str, *args) -> None:
+        for plugin in self.plugin_hooks_[hook]:
+            getattr(plugin, hook)(self, *args)
+
+    # ------------------------------------------------------------------ #
+    # prediction
+    # ------------------------------------------------------------------ #
+    def _predict_data(self, X, task_labels=None) -> TrainData:
+        self._check_fitted()
+        if isinstance(X, Experience):
+            if task_labels is not None:
+                raise ValueError("An Experience carries its own task labels.")
+            exp = X
+        else:
+            exp = Experience(X, np.zeros(len(X), dtype=np.int64) if hasattr(X, "__len__") else X,
+                             task_label=0 if task_labels is None else task_labels, classes=())
+        Xt = self._validate_X(exp.X, reset=False)
+        return TrainData(Xt, None, self._validate_task_labels(exp, len(Xt)))
+
+    def forward_logits(self, X, task_labels=None) -> torch.Tensor:
+        """Logits over the known classes, in output-unit order (``class_order_``).
+
+        Plugins may rewrite them (``adapt_eval_output``: nearest-mean
+        classifiers, prototypes).
+        """
+        data = self._predict_data(X, task_labels)
+        n_units = len(self.class_order_)
+        was_training = self.module_.training
+        outputs = []
+        try:
+            for batch in self.get_iterator(data, training=False):
+                inputs = batch[0]
+                out = self.evaluation_step(batch, training=False)
+                if isinstance(out, tuple):
+                    out = out[0]
+                out = out[:, :n_units]
+                for plugin in self.plugin_hooks_["adapt_eval_output"]:
+                    out = plugin.adapt_eval_output(self, inputs, out)
+                outputs.append(out.detach().cpu())
+        finally:
+            self.module_.train(was_training)
+        return torch.cat(outputs)
+
+    def evaluation_step(self, batch, training=False):
+        Xi, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.infer(Xi)
+
+    def predict_proba(self, X, task_labels=None) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        logits = self.forward_logits(X, task_labels)
+        proba = self._get_predict_nonlinearity()(logits)
+        return proba.numpy()[:, np.argsort(self.class_order_, kind="stable")]
+
+    def predict(self, X, task_labels=None) -> np.ndarray:
+        """Predicted labels (from ``classes_``)."""
+        logits = self.forward_logits(X, task_labels)
+        return self.class_order_[logits.argmax(dim=1).numpy()]
+
+    def score(self, X, y=None, sample_weight=None, task_labels=None) -> float:
+        """Accuracy on the given samples with the model as it is now."""
+        if isinstance(X, Experience):
+            y = X.y if y is None else y
+        y = np.asarray(y)
+        pred = self.predict(X, task_labels=task_labels)
+        if len(pred) != len(y):
+            raise ValueError(f"X has {len(pred)} samples but y has {len(y)}.")
+        return float(np.average(pred == y, weights=sample_weight))
+
+    def make_batch(self, x, y, task_labels):
+        """Build a minibatch in the format hooks see (see :func:`skcl.strategies.make_batch`)."""
+        return make_batch(x, y, task_labels)

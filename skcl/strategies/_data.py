@@ -1,0 +1,102 @@
+"""Training data as compact tensors, and a fast minibatch iterator over them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["TrainData", "BatchIterator", "make_batch"]
+
+
+def make_batch(x: torch.Tensor, y: torch.Tensor | None, task_labels: torch.Tensor):
+    """The minibatch format every hook sees: ``({"x": x, "task_labels": t}, y)``."""
+    return {"x": x, "task_labels": task_labels}, y
+
+
+class TrainData(Dataset):
+    """Samples of one (possibly adapted) experience as three aligned tensors.
+
+    Parameters
+    ----------
+    X : Tensor of shape (n_samples, ...), float32
+    y : Tensor of shape (n_samples,), int64 or None
+        Output-unit indices (the strategy's encoding of the labels).
+    task_labels : Tensor of shape (n_samples,), int64
+
+    Plugins that store exemplars keep them in this form, so replaying them
+    is a tensor concatenation and never a per-sample Python loop.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor | None, task_labels: torch.Tensor):
+        if y is not None and len(y) != len(X):
+            raise ValueError(f"TrainData: X has {len(X)} samples but y has {len(y)}.")
+        if len(task_labels) != len(X):
+            raise ValueError(
+                f"TrainData: X has {len(X)} samples but task_labels has {len(task_labels)}.")
+        self.X = X
+        self.y = y
+        self.task_labels = task_labels
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return make_batch(self.X[i], None if self.y is None else self.y[i], self.task_labels[i])
+
+    def subset(self, idx) -> TrainData:
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return TrainData(self.X[idx], None if self.y is None else self.y[idx],
+                         self.task_labels[idx])
+
+    def concat(self, *others: TrainData) -> TrainData:
+        parts = [self, *others]
+        return TrainData(
+            torch.cat([p.X for p in parts]),
+            torch.cat([p.y for p in parts]),
+            torch.cat([p.task_labels for p in parts]),
+        )
+
+    @classmethod
+    def empty_like(cls, other: TrainData) -> TrainData:
+        return other.subset(torch.zeros(0, dtype=torch.long))
+
+
+class BatchIterator:
+    """Minibatches by tensor indexing: no per-sample ``__getitem__``/collate.
+
+    Shuffling draws a permutation from ``generator`` each epoch; ``should_stop``
+    lets a plugin end an epoch early (``strategy.stop_training()``).
+    """
+
+    def __init__(self, data: TrainData, batch_size: int, shuffle: bool,
+                 generator: torch.Generator | None = None, drop_last: bool = False,
+                 should_stop: Callable[[], bool] | None = None):
+        self.data = data
+        self.batch_size = len(data) if batch_size == -1 else batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.drop_last = drop_last
+        self.should_stop = should_stop
+
+    def __len__(self) -> int:
+        n, b = len(self.data), max(self.batch_size, 1)
+        return n // b if self.drop_last else -(-n // b)
+
+    def __iter__(self) -> Iterator:
+        d, n, b = self.data, len(self.data), max(self.batch_size, 1)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        stop = n - n % b if self.drop_last else n
+        for start in range(0, stop, b):
+            if self.should_stop is not None and self.should_stop():
+                return
+            if order is None:
+                sl = slice(start, start + b)
+                x, t = d.X[sl], d.task_labels[sl]
+                y = None if d.y is None else d.y[sl]
+            else:
+                idx = order[start:start + b]
+                x, t = d.X[idx], d.task_labels[idx]
+                y = None if d.y is None else d.y[idx]
+            yield make_batch(x, y, t)

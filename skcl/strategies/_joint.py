@@ -1,0 +1,54 @@
+"""Joint training: one pass over the whole stream at once (the upper bound)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils._available_if import available_if
+
+from skcl.benchmarks._experience import Experience
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["JointTraining"]
+
+
+def _never(_self) -> bool:
+    return False
+
+
+class JointTraining(BaseStrategy):
+    """Joint training: concatenate every experience and train once.
+
+    Not a continual learner, but the upper bound to compare against. ``fit``
+    takes the whole stream (a list of experiences, or arrays with
+    ``experience=`` ids) and trains ``max_epochs`` epochs on all of it.
+    There is no ``partial_fit``: training once more on a later experience
+    would be plain fine-tuning, so ``hasattr(JointTraining(), "partial_fit")``
+    is False and scikit-learn treats it as a batch learner.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.strategies import JointTraining
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = JointTraining(max_epochs=5, lr=0.1, random_state=0).fit(train)
+    >>> net.score(test[0]) > 0.8
+    True
+    """
+
+    @available_if(_never)
+    def partial_fit(self, X, y=None, classes=None, **fit_params):  # pragma: no cover
+        raise AttributeError("JointTraining has no partial_fit")
+
+    def fit(self, X, y=None, *, experience=None, classes=None, **fit_params):
+        """Train from scratch, once, on the whole stream."""
+        stream = self._as_stream(X, y, experience, fit_params)
+        if len(stream) == 1:
+            joint = stream[0]
+        else:
+            joint = Experience(
+                np.concatenate([np.asarray(e.X) for e in stream]),
+                np.concatenate([np.asarray(e.y) for e in stream]),
+                task_label=np.concatenate([e.task_labels for e in stream]),
+                classes=(),
+            )
+        return super().fit(joint, classes=classes, **fit_params)
