@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.utils.validation import _num_samples
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,7 @@ class Experience:
             object.__setattr__(self, "classes", np.unique(np.asarray(self.y)))
 
     def __len__(self) -> int:
-        return len(self.y)
+        return _num_samples(self.y)
 
     @property
     def task_labels(self) -> np.ndarray:

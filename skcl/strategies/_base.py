@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
 from torch.utils.data import DataLoader
@@ -198,6 +198,26 @@ class BaseStrategy(NeuralNetClassifier):
                     hints.append(f"'{key}' -> did you mean '{match[0]}'?")
             raise ValueError(msg + ("\n" + "\n".join(hints) if hints else "")) from None
 
+    @classmethod
+    def _unit_test_params(cls) -> dict[str, Any]:
+        """Parameters of a tiny, fast instance for the common tests (river's convention)."""
+        return {"module__hidden_sizes": (16,), "max_epochs": 30, "lr": 0.1, "random_state": 0}
+
+    @classmethod
+    def _expected_failed_checks(cls) -> dict[str, str]:
+        """scikit-learn checks this class cannot pass, each with the reason."""
+        return {
+            "check_no_attributes_set_in_init": (
+                "skorch sets history_, initialized_ and virtual_params_ in __init__ and stores "
+                "prefixed keyword arguments (module__*, iterator_train__*) as attributes; clone "
+                "and get_params still round-trip them."
+            ),
+            "check_do_not_raise_errors_in_init_or_set_params": (
+                "skorch re-initializes callbacks inside set_params, so set_params(callbacks=-1) "
+                "raises there instead of at fit time."
+            ),
+        }
+
     # ------------------------------------------------------------------ #
     # plugins as nested parameters
     # ------------------------------------------------------------------ #
@@ -235,6 +255,11 @@ class BaseStrategy(NeuralNetClassifier):
 
     def _plugin_templates(self) -> list[tuple[str, StrategyPlugin]]:
         return self._default_plugins() + self._user_plugins()
+
+    def _get_param_names(self):
+        # skorch's private bookkeeping (`_params_to_validate`) is not a parameter: clone
+        # rebuilds it from the prefixed keyword arguments anyway.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
 
     def get_params(self, deep: bool = True, **kwargs) -> dict[str, Any]:
         params = super().get_params(deep=deep, **kwargs)
@@ -378,15 +403,16 @@ class BaseStrategy(NeuralNetClassifier):
                                  "do not pass task_labels=.")
             return X
         if y is None:
-            raise ValueError(f"{type(self).__name__} needs labels: pass y or an Experience.")
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None (pass y or an Experience).")
         return Experience(X, y, task_label=0 if task_labels is None else task_labels,
                           classes=(), index=getattr(self, "n_experiences_", 0))
 
     def _validate_X(self, X, reset: bool) -> torch.Tensor:
-        if hasattr(X, "__len__") and not isinstance(X, str) and len(X) == 0:
-            raise ValueError("Empty experience: X has 0 samples.")
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
+        if getattr(X, "shape", (None,))[0] == 0 or (isinstance(X, list) and not X):
+            raise ValueError("Empty experience: X has 0 samples.")
         X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True,
                           ensure_all_finite=True)
         return torch.as_tensor(X)
@@ -396,7 +422,7 @@ class BaseStrategy(NeuralNetClassifier):
         if y.ndim == 2 and y.shape[1] > 1:
             raise ValueError(
                 f"y must be 1-dimensional (one label per sample); got shape {y.shape}.")
-        y = column_or_1d(y, warn=False)
+        y = column_or_1d(y, warn=True)
         if len(y) != n_samples:
             raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
         check_classification_targets(y)
@@ -597,10 +623,10 @@ class BaseStrategy(NeuralNetClassifier):
         if isinstance(X, (list, tuple)) and len(X) and all(isinstance(e, Experience) for e in X):
             return list(X)
         if y is None:
-            raise ValueError(f"{type(self).__name__}.fit needs y, an Experience or a list of "
-                             "Experience.")
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None (pass y, an Experience or a list of Experience).")
         task_labels = fit_params.pop("task_labels", None)
-        if hasattr(X, "__len__") and len(X) == 0:
+        if getattr(X, "shape", (None,))[0] == 0:
             raise ValueError("Empty experience: X has 0 samples.")
         if experience is None:
             return [Experience(X, y, task_label=0 if task_labels is None else task_labels,
@@ -704,7 +730,7 @@ class BaseStrategy(NeuralNetClassifier):
                 raise ValueError("An Experience carries its own task labels.")
             exp = X
         else:
-            exp = Experience(X, np.zeros(len(X), dtype=np.int64) if hasattr(X, "__len__") else X,
+            exp = Experience(X, np.zeros(_num_samples(X), dtype=np.int64),
                              task_label=0 if task_labels is None else task_labels, classes=())
         Xt = self._validate_X(exp.X, reset=False)
         return TrainData(Xt, None, self._validate_task_labels(exp, len(Xt)))
