@@ -182,8 +182,9 @@ class BaseStrategy(NeuralNetClassifier):
 
         positive_int("batch_size", allow_minus_one=True)
         positive_int("max_epochs")
-        if not isinstance(self.lr, (int, float, np.floating)) or not self.lr > 0:
-            raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
+        lr_ok = isinstance(self.lr, (int, float, np.floating)) and not isinstance(self.lr, bool)
+        if not lr_ok or not self.lr >= 0:
+            raise ValueError(f"lr must be a non-negative number; got {self.lr!r}.")
 
     def _validate_params(self) -> None:
         try:
@@ -384,6 +385,11 @@ class BaseStrategy(NeuralNetClassifier):
         self._index_hooks()
         return self
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "plugins_" in vars(self):  # the hook index must point at the unpickled plugins
+            self._index_hooks()
+
     def _index_hooks(self) -> None:
         # Only plugins that override a hook are called for it: Naive pays nothing.
         self.plugin_hooks_ = {
@@ -538,7 +544,7 @@ class BaseStrategy(NeuralNetClassifier):
             seen = self.units_by_task_.get(int(task), np.zeros(0, dtype=np.int64))
             self.units_by_task_[int(task)] = np.union1d(seen, units[t.numpy() == task])
         data = TrainData(Xt, torch.as_tensor(units, dtype=torch.long), t)
-        self.eval_streams_ = eval_streams
+        self.eval_streams_ = self._normalize_eval_streams(eval_streams)
         with self._torch_seed(self.rng_.integers(np.iinfo(np.int32).max)):
             self.shuffle_generator_ = torch.Generator().manual_seed(
                 int(torch.randint(0, 2**31 - 1, (1,))))
@@ -556,6 +562,30 @@ class BaseStrategy(NeuralNetClassifier):
         self.train_data_ = None
         self.eval_streams_ = None
         self.shuffle_generator_ = None
+
+    @staticmethod
+    def _normalize_eval_streams(eval_streams) -> dict[str, list[Experience]] | None:
+        """``eval_streams`` as ``{name: [Experience, ...]}``.
+
+        Accepts one Experience, a list of them (named ``"test"``), an ``(X, y)``
+        pair, or a dict of any of these.
+        """
+        if eval_streams is None:
+            return None
+
+        def as_stream(value) -> list[Experience]:
+            if isinstance(value, Experience):
+                return [value]
+            if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], Experience):
+                return [Experience(value[0], value[1])]
+            stream = list(value)
+            if not all(isinstance(e, Experience) for e in stream):
+                raise TypeError("eval_streams must hold Experience objects or (X, y) pairs.")
+            return stream
+
+        if isinstance(eval_streams, dict):
+            return {str(k): as_stream(v) for k, v in eval_streams.items()}
+        return {"test": as_stream(eval_streams)}
 
     def _adapt_model(self, n_units: int, data: TrainData) -> None:
         """Grow dynamic heads for the known classes and tasks; rebuild the optimizer if needed."""
@@ -725,6 +755,8 @@ class BaseStrategy(NeuralNetClassifier):
     # ------------------------------------------------------------------ #
     def _predict_data(self, X, task_labels=None) -> TrainData:
         self._check_fitted()
+        if isinstance(X, TrainData):
+            return TrainData(X.X, None, X.task_labels)
         if isinstance(X, Experience):
             if task_labels is not None:
                 raise ValueError("An Experience carries its own task labels.")
@@ -766,15 +798,26 @@ class BaseStrategy(NeuralNetClassifier):
             return self.infer(Xi)
 
     def predict_proba(self, X, task_labels=None) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_``.
+
+        For a :class:`TrainData` (the encoded data skorch callbacks see), the
+        columns are in output-unit order instead.
+        """
         logits = self.forward_logits(X, task_labels)
-        proba = self._get_predict_nonlinearity()(logits)
-        return proba.numpy()[:, np.argsort(self.class_order_, kind="stable")]
+        proba = self._get_predict_nonlinearity()(logits).numpy()
+        if isinstance(X, TrainData):
+            return proba
+        return proba[:, np.argsort(self.class_order_, kind="stable")]
 
     def predict(self, X, task_labels=None) -> np.ndarray:
-        """Predicted labels (from ``classes_``)."""
-        logits = self.forward_logits(X, task_labels)
-        return self.class_order_[logits.argmax(dim=1).numpy()]
+        """Predicted labels (from ``classes_``).
+
+        For a :class:`TrainData`, whose ``y`` holds output-unit indices, the
+        predicted unit indices, so that skorch's scoring callbacks compare
+        like with like.
+        """
+        units = self.forward_logits(X, task_labels).argmax(dim=1).numpy()
+        return units if isinstance(X, TrainData) else self.class_order_[units]
 
     def score(self, X, y=None, sample_weight=None, task_labels=None) -> float:
         """Accuracy on the given samples with the model as it is now."""
