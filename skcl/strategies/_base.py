@@ -191,11 +191,12 @@ class BaseStrategy(NeuralNetClassifier):
             super()._validate_params()
         except ValueError as exc:
             msg = str(exc)
-            valid = [k for k in self.get_params(deep=False) if not k.startswith("_")]
+            valid = [k for k in inspect.signature(type(self).__init__).parameters
+                     if k not in ("self", "kwargs")]
             hints = []
             for key in sorted(self._params_to_validate):
                 match = difflib.get_close_matches(key, valid, n=1)
-                if match and key not in valid:
+                if match:
                     hints.append(f"'{key}' -> did you mean '{match[0]}'?")
             raise ValueError(msg + ("\n" + "\n".join(hints) if hints else "")) from None
 
