@@ -1,0 +1,157 @@
+"""Speed: skcl's Naive against a hand-written PyTorch loop doing the same work.
+
+Run: ``python benchmarks/speed.py`` (one thread; add ``--quick`` for a smoke run).
+
+Prints, for split-digits replicated to >= 5,000 training samples and for split
+Fashion-MNIST (when its IDX files are installed):
+- training time of Naive vs. a raw loop (same module, data, SGD, epochs, batch
+  size, per-epoch shuffling), and their ratio (target <= 1.15);
+- predict time vs. a raw ``torch.no_grad()`` forward loop with the same batch
+  size (target <= 1.2);
+- on a 20-experience stream, the mean time of the first and the last five
+  experiences and their ratio (target <= 1.2: no cost growth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skcl.benchmarks import (
+    FASHION_MNIST_DEBIAN_PATH,
+    class_incremental_split,
+    load_digits_arrays,
+    load_fashion_mnist,
+    permuted_stream,
+)
+from skcl.models import MLP, adapt_module
+from skcl.strategies import Naive
+
+HIDDEN = (256, 256)
+BATCH = 64
+LR = 0.05
+
+
+def raw_train(stream, epochs: int, seed: int) -> float:
+    """A plain PyTorch loop over the same experiences; returns seconds spent training."""
+    torch.manual_seed(seed)
+    n_features = stream[0].X.shape[1]
+    model = MLP(n_features, HIDDEN)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+    order: list = []
+    elapsed = 0.0
+    for exp in stream:
+        start = time.perf_counter()
+        y_np = np.asarray(exp.y)
+        for c in np.unique(y_np):
+            if c not in order:
+                order.append(c)
+        if adapt_module(model, len(order), {}):
+            opt = torch.optim.SGD(model.parameters(), lr=LR)
+        X = torch.as_tensor(np.asarray(exp.X, dtype=np.float32))
+        unit = {c: i for i, c in enumerate(order)}
+        y = torch.as_tensor(np.array([unit[v] for v in y_np], dtype=np.int64))
+        model.train()
+        for _ in range(epochs):
+            perm = torch.randperm(len(X), generator=gen)
+            for i in range(0, len(X), BATCH):
+                idx = perm[i:i + BATCH]
+                opt.zero_grad()
+                loss = loss_fn(model(X[idx]), y[idx])
+                loss.backward()
+                opt.step()
+                loss.item()  # skorch records every batch loss; do the same sync here
+        elapsed += time.perf_counter() - start
+    return elapsed, model
+
+
+def raw_predict(model, X) -> float:
+    X = torch.as_tensor(X)
+    start = time.perf_counter()
+    model.eval()
+    with torch.no_grad():
+        out = [model(X[i:i + BATCH]).argmax(1) for i in range(0, len(X), BATCH)]
+    torch.cat(out).numpy()
+    return time.perf_counter() - start
+
+
+def skcl_train(stream, epochs: int, seed: int):
+    net = Naive(module__hidden_sizes=HIDDEN, lr=LR, batch_size=BATCH, max_epochs=epochs,
+                random_state=seed)
+    times = []
+    for exp in stream:
+        start = time.perf_counter()
+        net.partial_fit(exp)
+        times.append(time.perf_counter() - start)
+    return times, net
+
+
+def compare(name: str, train, X_test, epochs: int, repeats: int) -> dict:
+    # Alternate raw and skcl runs and keep the best of each, so that load from other
+    # processes hits both sides alike.
+    raw_fit, sk_fit, raw_pred, sk_pred = [], [], [], []
+    for _ in range(repeats):
+        seconds, raw_model = raw_train(train, epochs, 0)
+        raw_fit.append(seconds)
+        times, net = skcl_train(train, epochs, 0)
+        sk_fit.append(sum(times))
+        raw_pred.append(raw_predict(raw_model, X_test))
+        start = time.perf_counter()
+        net.predict(X_test)
+        sk_pred.append(time.perf_counter() - start)
+    row = {
+        "data": name, "n_train": sum(len(e) for e in train), "epochs": epochs,
+        "raw_fit_s": min(raw_fit), "skcl_fit_s": min(sk_fit),
+        "fit_ratio": min(sk_fit) / min(raw_fit), "n_predict": len(X_test),
+        "raw_predict_s": min(raw_pred), "skcl_predict_s": min(sk_pred),
+        "predict_ratio": min(sk_pred) / min(raw_pred),
+    }
+    print(f"{name:<22} n={row['n_train']:>6} epochs={epochs}  fit: raw {row['raw_fit_s']:6.2f}s "
+          f"skcl {row['skcl_fit_s']:6.2f}s ratio {row['fit_ratio']:.3f}   predict "
+          f"(n={len(X_test)}): raw {row['raw_predict_s']:.3f}s skcl {row['skcl_predict_s']:.3f}s "
+          f"ratio {row['predict_ratio']:.3f}")
+    return row
+
+
+def flatness(n_experiences: int = 20, per_exp: int = 500, epochs: int = 2) -> dict:
+    X_train, _, y_train, _ = load_digits_arrays(test_size=0.3, random_state=0)
+    reps = int(np.ceil(per_exp * n_experiences / len(X_train)))
+    X = np.tile(X_train, (reps, 1))[: per_exp * n_experiences]
+    y = np.tile(y_train, reps)[: per_exp * n_experiences]
+    stream = permuted_stream(X[:per_exp], y[:per_exp], n_experiences=n_experiences,
+                             random_state=0)
+    times, _ = skcl_train(stream, epochs, 0)
+    first, last = np.mean(times[:5]), np.mean(times[-5:])
+    print(f"20-experience stream: first five {first:.3f}s/exp, last five {last:.3f}s/exp, "
+          f"ratio {last / first:.3f}")
+    return {"first5_s": first, "last5_s": last, "ratio": last / first}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    X_train, X_test, y_train, y_test = load_digits_arrays()
+    reps = 1 if args.quick else 4  # 4 x 1,257 = 5,028 training samples
+    Xr, yr = np.tile(X_train, (reps, 1)), np.tile(y_train, reps)
+    train = class_incremental_split(Xr, yr, n_experiences=5, random_state=0)
+    epochs = 1 if args.quick else 5
+    X_pred = np.tile(X_test, (1 if args.quick else 20, 1))  # ~10,000 samples to predict
+    compare("split-digits x4", train, X_pred, epochs, 1 if args.quick else args.repeats)
+    if not args.quick and Path(FASHION_MNIST_DEBIAN_PATH).exists():
+        Xf, Xft, yf, yft = load_fashion_mnist()
+        ftrain = class_incremental_split(Xf, yf, n_experiences=5, random_state=0)
+        compare("split Fashion-MNIST", ftrain, Xft, 1, args.repeats)
+    flatness(per_exp=100 if args.quick else 500, epochs=1 if args.quick else 2)
+
+
+if __name__ == "__main__":
+    main()
