@@ -31,7 +31,8 @@ class JointTraining(BaseStrategy):
     >>> from skcl.strategies import JointTraining
     >>> train, test = split_digits(n_experiences=5, random_state=0)
     >>> net = JointTraining(max_epochs=5, lr=0.1, random_state=0).fit(train)
-    >>> net.score(test[0]) > 0.8
+    >>> import numpy as np
+    >>> float(np.mean([net.score(exp) for exp in test])) > 0.85  # every class remembered
     True
     """
 
