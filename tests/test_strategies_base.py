@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EpochScoring
 
-from skcl.benchmarks import Experience, split_digits, stream_to_arrays, task_incremental_split
+from skcl.benchmarks import Experience, stream_to_arrays, task_incremental_split
 from skcl.plugins import EarlyStoppingPlugin, LRSchedulerPlugin, StrategyPlugin
 from skcl.strategies import Cumulative, JointTraining, Naive
 
@@ -223,8 +223,8 @@ def test_plugins_compose_and_hooks_run_in_order(digits_streams):
         def after_training_exp(self, strategy, experience):
             order.append((self.tag, "after_exp"))
 
-    Naive(plugins=[("a", Tracer("a")), ("b", Tracer("b"))], **{**TINY, "max_epochs": 1}).partial_fit(
-        train[0])
+    net = Naive(plugins=[("a", Tracer("a")), ("b", Tracer("b"))], **{**TINY, "max_epochs": 1})
+    net.partial_fit(train[0])
     assert order == [("a", "before_exp"), ("b", "before_exp"), ("a", "adapt_data"),
                      ("b", "adapt_data"), ("a", "epoch"), ("b", "epoch"), ("a", "penalty"),
                      ("b", "penalty"), ("a", "after_exp"), ("b", "after_exp")]

@@ -1,18 +1,39 @@
 """Plugins: objects with hooks into a strategy's training loop."""
 
+from skcl.plugins._agem import AGEMPlugin
 from skcl.plugins._base import HOOKS, StrategyPlugin
-
-# --- family: foundation ---
+from skcl.plugins._cope import CoPEPlugin
+from skcl.plugins._cwr_star import CWRStarPlugin, cwr_consolidate, freeze_modules
 from skcl.plugins._early_stopping import EarlyStoppingPlugin
+from skcl.plugins._ewc import EWCPlugin
+from skcl.plugins._gdumb import GDumbPlugin, greedy_class_balanced
+from skcl.plugins._gem import GEMPlugin
+from skcl.plugins._gss_greedy import GSS_greedyPlugin
+from skcl.plugins._icarl_loss import ICaRLLossPlugin
+from skcl.plugins._lfl import LFLPlugin
 from skcl.plugins._lr_scheduler import LRSchedulerPlugin
-# --- family: replay (issue 4) ---
-# --- family: regularization (issue 5) ---
-# --- family: architectural (issue 6) ---
-# --- family: evaluation (issue 3) ---
+from skcl.plugins._lwf import LwFPlugin
+from skcl.plugins._replay import ReplayPlugin
+from skcl.plugins._synaptic_intelligence import SynapticIntelligencePlugin
 
 __all__ = [
+    "AGEMPlugin",
+    "CoPEPlugin",
+    "cwr_consolidate",
+    "CWRStarPlugin",
     "EarlyStoppingPlugin",
+    "EWCPlugin",
+    "freeze_modules",
+    "GDumbPlugin",
+    "GEMPlugin",
+    "greedy_class_balanced",
+    "GSS_greedyPlugin",
     "HOOKS",
+    "ICaRLLossPlugin",
+    "LFLPlugin",
     "LRSchedulerPlugin",
+    "LwFPlugin",
+    "ReplayPlugin",
     "StrategyPlugin",
+    "SynapticIntelligencePlugin",
 ]

@@ -69,7 +69,8 @@ class LRSchedulerPlugin(StrategyPlugin):
         if isinstance(self.scheduler, str):
             cls = getattr(torch.optim.lr_scheduler, self.scheduler, None)
             if cls is None:
-                raise ValueError(f"Unknown scheduler {self.scheduler!r} in torch.optim.lr_scheduler.")
+                raise ValueError(
+                    f"Unknown scheduler {self.scheduler!r} in torch.optim.lr_scheduler.")
             return cls
         return self.scheduler
 

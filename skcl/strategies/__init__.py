@@ -1,22 +1,50 @@
 """Continual learning strategies: `BaseStrategy` and one module per named strategy."""
 
+from skcl.strategies._agem import AGEM
+from skcl.strategies._ar1 import AR1, LatentReplayPlugin
 from skcl.strategies._base import BaseStrategy
+from skcl.strategies._cope import CoPE
 from skcl.strategies._cumulative import Cumulative, CumulativePlugin
+from skcl.strategies._cwr_star import CWRStar
 from skcl.strategies._data import BatchIterator, TrainData, make_batch
+from skcl.strategies._ewc import EWC
+from skcl.strategies._gdumb import GDumb
+from skcl.strategies._gem import GEM
+from skcl.strategies._gss_greedy import GSS_greedy
+from skcl.strategies._icarl import ICaRL, ICaRLPlugin
 from skcl.strategies._joint import JointTraining
+from skcl.strategies._lfl import LFL
+from skcl.strategies._lwf import LwF
 from skcl.strategies._naive import Naive
-
-# --- family: replay (issue 4) ---
-# --- family: regularization (issue 5) ---
-# --- family: architectural (issue 6) ---
+from skcl.strategies._pnn import PNNStrategy
+from skcl.strategies._replay import Replay
+from skcl.strategies._streaming_lda import StreamingLDA
+from skcl.strategies._synaptic_intelligence import SynapticIntelligence
 
 __all__ = [
+    "AGEM",
+    "AR1",
     "BaseStrategy",
     "BatchIterator",
+    "CoPE",
     "Cumulative",
     "CumulativePlugin",
+    "CWRStar",
+    "EWC",
+    "GDumb",
+    "GEM",
+    "GSS_greedy",
+    "ICaRL",
+    "ICaRLPlugin",
     "JointTraining",
-    "Naive",
-    "TrainData",
+    "LatentReplayPlugin",
+    "LFL",
+    "LwF",
     "make_batch",
+    "Naive",
+    "PNNStrategy",
+    "Replay",
+    "StreamingLDA",
+    "SynapticIntelligence",
+    "TrainData",
 ]

@@ -238,7 +238,8 @@ class BaseStrategy(NeuralNetClassifier):
             else:
                 plugin = item
                 base = type(plugin).__name__.lower()
-                base = base[: -len("plugin")] if base.endswith("plugin") and base != "plugin" else base
+                if base.endswith("plugin") and base != "plugin":
+                    base = base[: -len("plugin")]
                 name, k = base, 2
                 while name in seen:
                     name, k = f"{base}_{k}", k + 1
@@ -577,7 +578,8 @@ class BaseStrategy(NeuralNetClassifier):
         def as_stream(value) -> list[Experience]:
             if isinstance(value, Experience):
                 return [value]
-            if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], Experience):
+            is_pair = isinstance(value, tuple) and len(value) == 2
+            if is_pair and not isinstance(value[0], Experience):
                 return [Experience(value[0], value[1])]
             stream = list(value)
             if not all(isinstance(e, Experience) for e in stream):

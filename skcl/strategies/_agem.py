@@ -1,0 +1,79 @@
+"""Averaged GEM (Chaudhry et al., ICLR 2019)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from skcl.plugins._agem import AGEMPlugin
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["AGEM"]
+
+
+class AGEM(BaseStrategy):
+    """Averaged GEM (Chaudhry et al., ICLR 2019).
+
+    :class:`BaseStrategy` with a :class:`~skcl.plugins.AGEMPlugin`.
+
+    The plugin is named ``"agem"``; its parameters are this strategy's
+    flat parameters (``set_params(patterns_per_experience=...)`` updates the live plugin).
+    Every other parameter is :class:`BaseStrategy`'s.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    patterns_per_experience : int, default=250
+    sample_size : int, default=64
+        See :class:`~skcl.plugins.AGEMPlugin`.
+    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
+random_state, train_split, callbacks, verbose, device, **kwargs
+        As in :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import permuted_digits
+    >>> from skcl.strategies import AGEM
+    >>> train, test = permuted_digits(2)
+    >>> net = AGEM(patterns_per_experience=100, lr=0.1, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> len(net.named_plugins_["agem"].memory_)
+    200
+    """
+
+    _builtin_plugins = {"agem": AGEMPlugin}
+    _plugin_aliases = {
+        "patterns_per_experience": ("agem", "patterns_per_experience"),
+        "sample_size": ("agem", "sample_size"),
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        patterns_per_experience: int = 250,
+        sample_size: int = 64,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 0.01,
+        max_epochs: int = 1,
+        batch_size: int = 32,
+        plugins: Sequence | None = None,
+        reset_optimizer: bool = False,
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose: int = 0,
+        device: str = "cpu",
+        **kwargs,
+    ):
+        super().__init__(
+            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
+            random_state=random_state, train_split=train_split, callbacks=callbacks,
+            verbose=verbose, device=device, **kwargs,
+        )
+        self.patterns_per_experience = patterns_per_experience
+        self.sample_size = sample_size

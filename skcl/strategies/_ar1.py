@@ -1,0 +1,355 @@
+"""AR1* with latent replay (Maltoni & Lomonaco 2019; Pellegrini et al., IROS 2020)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from skcl.models._ar1_net import AR1Net
+from skcl.models._batch_renorm import _BatchRenorm
+from skcl.plugins._base import StrategyPlugin
+from skcl.plugins._cwr_star import CWRStarPlugin, freeze_modules
+from skcl.strategies._base import BaseStrategy
+from skcl.strategies._data import BatchIterator, TrainData
+
+__all__ = ["AR1", "LatentReplayPlugin"]
+
+
+class _AR1CWRStarPlugin(CWRStarPlugin):
+    """CWR* as AR1 uses it: the rest of the model is not frozen."""
+
+    def __init__(self, cwr_layer_name: str | None = None):
+        super().__init__(cwr_layer_name=cwr_layer_name, freeze_remaining_model=False)
+
+
+def _below(module: nn.Module, name: str) -> list[nn.Module]:
+    """The layer ``name`` and every module registered before it (its ancestors excluded)."""
+    out = []
+    for n, m in module.named_modules():
+        if n == "" or name.startswith(n + "."):
+            continue  # ancestors
+        out.append(m)
+        if n == name:
+            out.extend(m.modules())
+            return out
+    raise ValueError(f"AR1: no layer named {name!r}; known names: "
+                     f"{[n for n, _ in module.named_modules() if n]}.")
+
+
+class LatentReplayPlugin(StrategyPlugin):
+    """AR1's latent replay: a memory of activations of a latent layer, replayed in each batch.
+
+    The layers up to ``latent_layer_name`` (in registration order, the
+    execution order of a sequential network) train on the first experience
+    only and are frozen after it (no gradients, eval mode, so batch-renorm
+    statistics stop moving too), which keeps the stored activations valid.
+    After each experience ``t`` (0-based), ``h = min(rm_sz // (t + 1), n)``
+    random samples of the experience are passed through the (now frozen)
+    lower layers; their activations and labels fill the memory (``t = 0``) or
+    overwrite ``h`` random slots. In later experiences each minibatch holds
+    ``n_cur // ((n_cur + len(memory)) // batch_size)`` current samples and is
+    topped up to ``batch_size`` with stored activations, which enter the
+    network at the latent layer.
+
+    Differences from Avalanche: the activations are computed by an eval-mode
+    forward pass after the experience instead of being collected during the
+    first training epoch, so each stored activation is exactly what the frozen
+    lower layers compute for its stored input, with that input's own label
+    (Avalanche reads the labels by loader position, which a shuffled loader
+    mismatches); the lower layers are fully frozen after the first experience.
+
+    Parameters
+    ----------
+    latent_layer_name : str, default="lat_features"
+    rm_sz : int, default=1500
+        Memory size (activations).
+    inc_lr : float, default=5e-5
+        Learning rate from the second experience on (a new optimizer).
+    init_update_rate, inc_update_rate : float, default=0.01, 5e-5
+        Batch-renorm momentum in the first and in later experiences.
+    max_r_max, max_d_max : float, default=1.25, 0.5
+        Batch-renorm clip ceilings (fixed from the second experience on).
+    inc_step : float, default=4.1e-5
+        Growth of r_max/d_max per sample in the first experience.
+
+    Attributes
+    ----------
+    rm_acts_ : Tensor of shape (n_stored, ...)
+        Stored latent activations.
+    rm_y_ : Tensor of shape (n_stored,)
+        Their labels (output-unit indices).
+    rm_source_ : ndarray of shape (n_stored, 2)
+        (experience index, sample index in that experience's training data)
+        of each stored activation.
+    """
+
+    def __init__(self, latent_layer_name: str = "lat_features", rm_sz: int = 1500,
+                 inc_lr: float = 5e-5, init_update_rate: float = 0.01,
+                 inc_update_rate: float = 5e-5, max_r_max: float = 1.25, max_d_max: float = 0.5,
+                 inc_step: float = 4.1e-5):
+        self.latent_layer_name = latent_layer_name
+        self.rm_sz = rm_sz
+        self.inc_lr = inc_lr
+        self.init_update_rate = init_update_rate
+        self.inc_update_rate = inc_update_rate
+        self.max_r_max = max_r_max
+        self.max_d_max = max_d_max
+        self.inc_step = inc_step
+
+    def _check(self) -> None:
+        if not isinstance(self.rm_sz, (int, np.integer)) or isinstance(self.rm_sz, bool) \
+                or self.rm_sz < 0:
+            raise ValueError(f"rm_sz must be a non-negative integer; got {self.rm_sz!r}.")
+        if not isinstance(self.inc_lr, (int, float)) or not self.inc_lr > 0:
+            raise ValueError(f"inc_lr must be a positive number; got {self.inc_lr!r}.")
+
+    def memory_size(self) -> int:
+        return 0 if getattr(self, "rm_y_", None) is None else len(self.rm_y_)
+
+    def memory_counts(self) -> np.ndarray:
+        if not self.memory_size():
+            return np.zeros(0)
+        return np.bincount(self.rm_y_.numpy())
+
+    def before_training_exp(self, strategy, experience) -> None:
+        self._check()
+        t = strategy.n_experiences_
+        lower = _below(strategy.module_, self.latent_layer_name)
+        brns = [m for m in strategy.module_.modules() if isinstance(m, _BatchRenorm)]
+        if t == 0:
+            for m in brns:
+                m.momentum = self.init_update_rate
+                m.max_r_max, m.max_d_max = self.max_r_max, self.max_d_max
+                m.r_d_max_inc_step = self.inc_step
+            return
+        freeze_modules(strategy.module_, lower)
+        frozen = {id(m) for m in lower}
+        for m in (b for b in brns if id(b) not in frozen):
+            m.momentum = self.inc_update_rate
+            m.max_r_max, m.max_d_max, m.r_d_max_inc_step = self.max_r_max, self.max_d_max, 0.0
+            m.r_max.fill_(self.max_r_max)
+            m.d_max.fill_(self.max_d_max)
+        strategy._rebuild_optimizer(keep_state=False)
+        for group in strategy.optimizer_.param_groups:
+            group["lr"] = self.inc_lr
+
+    def before_training_epoch(self, strategy) -> None:
+        n = self.memory_size()
+        self.order_ = self.rng_.permutation(n) if n else np.zeros(0, dtype=np.int64)
+        self.pos_ = 0
+
+    def adapt_batch(self, strategy, batch):
+        n_mem = self.memory_size()
+        inputs, y = batch
+        n_inject = strategy.batch_size - len(y) if strategy.batch_size > 0 else 0
+        if strategy.n_experiences_ == 0 or not n_mem or n_inject <= 0:
+            return batch
+        idx = self.order_[(self.pos_ + np.arange(n_inject)) % n_mem]
+        self.pos_ = (self.pos_ + n_inject) % n_mem
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        inputs = dict(inputs, latent_acts=self.rm_acts_[idx],
+                      task_labels=torch.cat([inputs["task_labels"],
+                                             torch.zeros(n_inject, dtype=torch.long)]))
+        return inputs, torch.cat([y, self.rm_y_[idx]])
+
+    def latent_activations(self, strategy, X: torch.Tensor) -> torch.Tensor:
+        """Eval-mode activations of the latent layer for inputs ``X``."""
+        module = strategy.module_
+        layer = dict(module.named_modules())[self.latent_layer_name]
+        store = []
+        handle = layer.register_forward_hook(lambda m, a, out: store.append(out.detach()))
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(X), 256):
+                    module(X[start:start + 256].to(strategy.device))
+        finally:
+            handle.remove()
+            module.train(was_training)
+        return torch.cat(store).cpu()
+
+    def after_training_exp(self, strategy, experience) -> None:
+        t = strategy.n_experiences_
+        data: TrainData = strategy.train_data_
+        n = len(data)
+        h = min(self.rm_sz // (t + 1), n)
+        if h == 0:
+            return
+        pick = np.sort(self.rng_.choice(n, size=h, replace=False))
+        acts = self.latent_activations(strategy, data.X[torch.as_tensor(pick)])
+        labels = data.y[torch.as_tensor(pick)].clone()
+        source = np.column_stack([np.full(h, experience.index if experience is not None else t),
+                                  pick])
+        if not self.memory_size():
+            self.rm_acts_, self.rm_y_, self.rm_source_ = acts, labels, source
+            return
+        slots = self.rng_.choice(self.memory_size(), size=min(h, self.memory_size()),
+                                 replace=False)
+        acts_new, y_new, src_new = self.rm_acts_.clone(), self.rm_y_.clone(), self.rm_source_.copy()
+        slots_t = torch.as_tensor(slots, dtype=torch.long)
+        acts_new[slots_t] = acts[: len(slots)]
+        y_new[slots_t] = labels[: len(slots)]
+        src_new[slots] = source[: len(slots)]
+        self.rm_acts_, self.rm_y_, self.rm_source_ = acts_new, y_new, src_new
+
+
+class AR1(BaseStrategy):
+    """AR1* with latent replay: CWR* output weights, latent replay, batch renormalization.
+
+    The network (default :class:`~skcl.models.AR1Net`, a small CNN with
+    :class:`~skcl.models.BatchRenorm2d` layers for 28x28 or 8x8 gray images;
+    any module with named layers works) is split at ``latent_layer_name``:
+    the layers up to it train on the first experience only, the ones above
+    keep training on every experience with ``inc_lr``, on minibatches that
+    mix current samples with replayed latent activations (see
+    :class:`LatentReplayPlugin`); the output layer is handled by CWR*
+    (:class:`~skcl.plugins.CWRStarPlugin`, without freezing), whose
+    per-class counts include the memory's. SGD with ``momentum`` and ``l2``
+    weight decay. Nothing is downloaded: the reference's ImageNet-pretrained
+    MobileNetV1 is replaced by the module you pass.
+
+    Not included: the optional SI regularization of the reference (its
+    ``ewc_lambda``, 0 by default there).
+
+    Parameters
+    ----------
+    module : default=None
+        ``None`` builds :class:`~skcl.models.AR1Net`.
+    latent_layer_name : str, default="lat_features"
+    rm_sz : int, default=1500
+    inc_lr : float, default=5e-5
+    momentum : float, default=0.9
+    l2 : float, default=5e-4
+        SGD weight decay (used when ``optimizer`` is SGD and neither
+        ``optimizer__momentum`` nor ``optimizer__weight_decay`` is given).
+    init_update_rate, inc_update_rate, max_r_max, max_d_max, inc_step : float
+        Batch renormalization schedule (see :class:`LatentReplayPlugin`).
+    cwr_layer_name : str, default=None
+        CWR* layer; ``None``: the last Linear.
+    lr : float, default=0.001
+    max_epochs : int, default=4
+    batch_size : int, default=128
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.strategies import AR1
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = AR1(lr=0.05, inc_lr=0.01, batch_size=32, max_epochs=2, rm_sz=200, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> len(net.named_plugins_["latent_replay"].rm_y_)
+    200
+    """
+
+    _builtin_plugins = {"latent_replay": LatentReplayPlugin, "cwr": _AR1CWRStarPlugin}
+    _plugin_aliases = {
+        "latent_layer_name": ("latent_replay", "latent_layer_name"),
+        "rm_sz": ("latent_replay", "rm_sz"),
+        "inc_lr": ("latent_replay", "inc_lr"),
+        "init_update_rate": ("latent_replay", "init_update_rate"),
+        "inc_update_rate": ("latent_replay", "inc_update_rate"),
+        "max_r_max": ("latent_replay", "max_r_max"),
+        "max_d_max": ("latent_replay", "max_d_max"),
+        "inc_step": ("latent_replay", "inc_step"),
+        "cwr_layer_name": ("cwr", "cwr_layer_name"),
+    }
+
+    def __init__(self, module=None, *, latent_layer_name: str = "lat_features",
+                 rm_sz: int = 1500, inc_lr: float = 5e-5, momentum: float = 0.9,
+                 l2: float = 5e-4, init_update_rate: float = 0.01,
+                 inc_update_rate: float = 5e-5, max_r_max: float = 1.25, max_d_max: float = 0.5,
+                 inc_step: float = 4.1e-5, cwr_layer_name: str | None = None,
+                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
+                 lr: float = 0.001, max_epochs: int = 4, batch_size: int = 128,
+                 plugins: Sequence | None = None, reset_optimizer: bool = False,
+                 random_state=None, train_split=None, callbacks=None, verbose: int = 0,
+                 device: str = "cpu", **kwargs):
+        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
+                         reset_optimizer=reset_optimizer, random_state=random_state,
+                         train_split=train_split, callbacks=callbacks, verbose=verbose,
+                         device=device, **kwargs)
+        self.latent_layer_name = latent_layer_name
+        self.rm_sz = rm_sz
+        self.inc_lr = inc_lr
+        self.momentum = momentum
+        self.l2 = l2
+        self.init_update_rate = init_update_rate
+        self.inc_update_rate = inc_update_rate
+        self.max_r_max = max_r_max
+        self.max_d_max = max_d_max
+        self.inc_step = inc_step
+        self.cwr_layer_name = cwr_layer_name
+
+    @classmethod
+    def _unit_test_params(cls) -> dict[str, Any]:
+        return {"module": _TinyAR1Net, "latent_layer_name": "lower", "lr": 0.1, "inc_lr": 0.05,
+                "max_epochs": 30, "batch_size": 64, "rm_sz": 20, "random_state": 0}
+
+    def initialize_module(self):
+        if self.module is None:
+            kwargs = self.get_params_for("module")
+            if "in_features" not in kwargs:
+                if not hasattr(self, "n_features_in_"):
+                    raise ValueError("The module needs in_features: call partial_fit/fit first.")
+                kwargs["in_features"] = int(self.n_features_in_)
+            self.module_ = self.initialized_instance(AR1Net, kwargs)
+            return self
+        return super().initialize_module()
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if prefix == "optimizer" and self.optimizer is torch.optim.SGD:
+            kwargs.setdefault("momentum", self.momentum)
+            kwargs.setdefault("weight_decay", self.l2)
+        return args, kwargs
+
+    def _cwr_extra_counts(self) -> np.ndarray:
+        return self.named_plugins_["latent_replay"].memory_counts()
+
+    def get_iterator(self, dataset, training=False):
+        replay = self.named_plugins_.get("latent_replay") if self.initialized_ else None
+        n_mem = replay.memory_size() if replay is not None else 0
+        if (training and isinstance(dataset, TrainData) and n_mem and self.batch_size > 0
+                and self.n_experiences_ > 0):
+            n_cur = len(dataset)
+            n_iters = max(1, (n_cur + n_mem) // self.batch_size)
+            cur_mb = max(1, n_cur // n_iters)
+            return BatchIterator(dataset, cur_mb, shuffle=True, generator=self.shuffle_generator_,
+                                 should_stop=self._should_stop)
+        return super().get_iterator(dataset, training=training)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and "latent_acts" in x:
+            acts = x["latent_acts"].to(self.device)
+            layer = dict(self.module_.named_modules())[self.latent_layer_name]
+            handle = layer.register_forward_hook(lambda m, a, out: torch.cat([out, acts]))
+            try:
+                return self.module_(x["x"].to(self.device), **fit_params)
+            finally:
+                handle.remove()
+        return super().infer(x, **fit_params)
+
+
+class _TinyAR1Net(nn.Module):
+    """A tiny network with a named latent layer, for the common tests."""
+
+    def __init__(self, in_features: int, n_classes: int = 2):
+        from skcl.models._batch_renorm import BatchRenorm1d
+        from skcl.models._dynamic import IncrementalClassifier
+
+        super().__init__()
+        self.lower = nn.Sequential(nn.Flatten(), nn.Linear(in_features, 16), nn.ReLU())
+        self.upper = nn.Sequential(nn.Linear(16, 16, bias=False), BatchRenorm1d(16), nn.ReLU())
+        self.classifier = IncrementalClassifier(16, n_classes, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.upper(self.lower(x)))

@@ -1,0 +1,118 @@
+"""Continual Prototype Evolution (De Lange & Tuytelaars, ICCV 2021)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from skcl.models import MLP
+from skcl.plugins._cope import CoPEPlugin
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["CoPE"]
+
+
+class CoPE(BaseStrategy):
+    """Continual Prototype Evolution (De Lange & Tuytelaars, ICCV 2021).
+
+    :class:`BaseStrategy` with a :class:`~skcl.plugins.CoPEPlugin`.
+
+    The plugin is named ``"cope"``; its parameters are this strategy's
+    flat parameters (``set_params(mem_size=...)`` updates the live plugin).
+    Every other parameter is :class:`BaseStrategy`'s.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    mem_size : int, default=200
+    n_classes : int, default=10
+    p_size : int, default=100
+    alpha : float, default=0.99
+    T : float, default=0.1
+    max_it_cnt : int, default=1
+        See :class:`~skcl.plugins.CoPEPlugin`. With ``module=None`` the
+        default :class:`~skcl.models.MLP` gets ``p_size`` output units (unless
+        ``module__n_classes`` is given).
+    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
+random_state, train_split, callbacks, verbose, device, **kwargs
+        As in :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import online_stream, split_digits
+    >>> from skcl.strategies import CoPE
+    >>> train, test = split_digits(5)
+    >>> net = CoPE(p_size=32, random_state=0)
+    >>> for exp in online_stream(train, 10, random_state=0)[:20]:
+    ...     _ = net.partial_fit(exp)
+    >>> net.predict(test[0].X[:3]).shape
+    (3,)
+    """
+
+    _builtin_plugins = {"cope": CoPEPlugin}
+    _plugin_aliases = {
+        "mem_size": ("cope", "mem_size"),
+        "n_classes": ("cope", "n_classes"),
+        "p_size": ("cope", "p_size"),
+        "alpha": ("cope", "alpha"),
+        "T": ("cope", "T"),
+        "max_it_cnt": ("cope", "max_it_cnt"),
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        mem_size: int = 200,
+        n_classes: int = 10,
+        p_size: int = 100,
+        alpha: float = 0.99,
+        T: float = 0.1,
+        max_it_cnt: int = 1,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 0.01,
+        max_epochs: int = 1,
+        batch_size: int = 32,
+        plugins: Sequence | None = None,
+        reset_optimizer: bool = False,
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose: int = 0,
+        device: str = "cpu",
+        **kwargs,
+    ):
+        super().__init__(
+            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
+            random_state=random_state, train_split=train_split, callbacks=callbacks,
+            verbose=verbose, device=device, **kwargs,
+        )
+        self.mem_size = mem_size
+        self.n_classes = n_classes
+        self.p_size = p_size
+        self.alpha = alpha
+        self.T = T
+        self.max_it_cnt = max_it_cnt
+
+    def initialize_module(self):
+        """Build the default MLP with ``p_size`` outputs (the embedding), then as the base."""
+        if self.module is None and "n_classes" not in self.get_params_for("module"):
+            kwargs = dict(self.get_params_for("module"), n_classes=self.p_size)
+            if "in_features" not in kwargs:
+                if not hasattr(self, "n_features_in_"):
+                    raise ValueError(
+                        "The module needs in_features: call partial_fit/fit with data first, "
+                        "or set module__in_features.")
+                kwargs["in_features"] = int(self.n_features_in_)
+            self.module_ = self.initialized_instance(MLP, kwargs)
+            return self
+        return super().initialize_module()
+
+    @classmethod
+    def _unit_test_params(cls) -> dict[str, Any]:
+        # One experience per fit in the checks: let max_epochs, not max_it_cnt, end training.
+        return {**super()._unit_test_params(), "p_size": 16, "max_it_cnt": 10**6}

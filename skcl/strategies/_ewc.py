@@ -1,0 +1,87 @@
+"""Elastic Weight Consolidation (Kirkpatrick et al., PNAS 2017)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from skcl.plugins._ewc import EWCPlugin
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["EWC"]
+
+
+class EWC(BaseStrategy):
+    """Elastic Weight Consolidation (Kirkpatrick et al., PNAS 2017).
+
+    :class:`BaseStrategy` with a :class:`~skcl.plugins.EWCPlugin`.
+
+    The plugin is named ``"ewc"``; its parameters are this strategy's
+    flat parameters (``set_params(ewc_lambda=...)`` updates the live plugin).
+    Every other parameter is :class:`BaseStrategy`'s.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    ewc_lambda : float, default=1.0
+    mode : {"separate", "online"}, default="separate"
+    decay_factor : float or None, default=None
+    keep_importance_data : bool, default=False
+        See :class:`~skcl.plugins.EWCPlugin`.
+    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
+random_state, train_split, callbacks, verbose, device, **kwargs
+        As in :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import permuted_digits
+    >>> from skcl.strategies import EWC
+    >>> train, test = permuted_digits(3)
+    >>> net = EWC(ewc_lambda=100.0, lr=0.1, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> sorted(net.named_plugins_["ewc"].importances_)
+    [0, 1, 2]
+    """
+
+    _builtin_plugins = {"ewc": EWCPlugin}
+    _plugin_aliases = {
+        "ewc_lambda": ("ewc", "ewc_lambda"),
+        "mode": ("ewc", "mode"),
+        "decay_factor": ("ewc", "decay_factor"),
+        "keep_importance_data": ("ewc", "keep_importance_data"),
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        ewc_lambda: float = 1.0,
+        mode: str = "separate",
+        decay_factor: float | None = None,
+        keep_importance_data: bool = False,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 0.01,
+        max_epochs: int = 1,
+        batch_size: int = 32,
+        plugins: Sequence | None = None,
+        reset_optimizer: bool = False,
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose: int = 0,
+        device: str = "cpu",
+        **kwargs,
+    ):
+        super().__init__(
+            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
+            random_state=random_state, train_split=train_split, callbacks=callbacks,
+            verbose=verbose, device=device, **kwargs,
+        )
+        self.ewc_lambda = ewc_lambda
+        self.mode = mode
+        self.decay_factor = decay_factor
+        self.keep_importance_data = keep_importance_data

@@ -1,0 +1,79 @@
+"""Learning without Forgetting (Li & Hoiem, ECCV 2016)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from skcl.plugins._lwf import LwFPlugin
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["LwF"]
+
+
+class LwF(BaseStrategy):
+    """Learning without Forgetting (Li & Hoiem, ECCV 2016).
+
+    :class:`BaseStrategy` with a :class:`~skcl.plugins.LwFPlugin`.
+
+    The plugin is named ``"lwf"``; its parameters are this strategy's
+    flat parameters (``set_params(alpha=...)`` updates the live plugin).
+    Every other parameter is :class:`BaseStrategy`'s.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    alpha : float or sequence of float, default=1.0
+    temperature : float, default=2.0
+        See :class:`~skcl.plugins.LwFPlugin`.
+    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
+random_state, train_split, callbacks, verbose, device, **kwargs
+        As in :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.strategies import LwF
+    >>> train, test = split_digits(5, task_labels=True)
+    >>> net = LwF(alpha=1.0, module__multi_head=True, lr=0.1, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> sorted(net.named_plugins_["lwf"].old_units_by_task_)
+    [0, 1, 2, 3, 4]
+    """
+
+    _builtin_plugins = {"lwf": LwFPlugin}
+    _plugin_aliases = {
+        "alpha": ("lwf", "alpha"),
+        "temperature": ("lwf", "temperature"),
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        alpha: float | Sequence[float] = 1.0,
+        temperature: float = 2.0,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 0.01,
+        max_epochs: int = 1,
+        batch_size: int = 32,
+        plugins: Sequence | None = None,
+        reset_optimizer: bool = False,
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose: int = 0,
+        device: str = "cpu",
+        **kwargs,
+    ):
+        super().__init__(
+            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
+            random_state=random_state, train_split=train_split, callbacks=callbacks,
+            verbose=verbose, device=device, **kwargs,
+        )
+        self.alpha = alpha
+        self.temperature = temperature

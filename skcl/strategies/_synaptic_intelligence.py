@@ -1,0 +1,83 @@
+"""Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from skcl.plugins._synaptic_intelligence import SynapticIntelligencePlugin
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["SynapticIntelligence"]
+
+
+class SynapticIntelligence(BaseStrategy):
+    """Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017).
+
+    :class:`BaseStrategy` with a :class:`~skcl.plugins.SynapticIntelligencePlugin`.
+
+    The plugin is named ``"si"``; its parameters are this strategy's
+    flat parameters (``set_params(si_lambda=...)`` updates the live plugin).
+    Every other parameter is :class:`BaseStrategy`'s.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    si_lambda : float or sequence of float, default=1.0
+    eps : float, default=0.1
+    excluded_parameters : sequence of str or None, default=None
+        See :class:`~skcl.plugins.SynapticIntelligencePlugin`.
+    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
+random_state, train_split, callbacks, verbose, device, **kwargs
+        As in :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import permuted_digits
+    >>> from skcl.strategies import SynapticIntelligence
+    >>> train, test = permuted_digits(2)
+    >>> net = SynapticIntelligence(si_lambda=1.0, lr=0.1, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> "features.1.weight" in net.named_plugins_["si"].importance_
+    True
+    """
+
+    _builtin_plugins = {"si": SynapticIntelligencePlugin}
+    _plugin_aliases = {
+        "si_lambda": ("si", "si_lambda"),
+        "eps": ("si", "eps"),
+        "excluded_parameters": ("si", "excluded_parameters"),
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        si_lambda: float | Sequence[float] = 1.0,
+        eps: float = 0.1,
+        excluded_parameters: Sequence[str] | None = None,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr: float = 0.01,
+        max_epochs: int = 1,
+        batch_size: int = 32,
+        plugins: Sequence | None = None,
+        reset_optimizer: bool = False,
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose: int = 0,
+        device: str = "cpu",
+        **kwargs,
+    ):
+        super().__init__(
+            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
+            random_state=random_state, train_split=train_split, callbacks=callbacks,
+            verbose=verbose, device=device, **kwargs,
+        )
+        self.si_lambda = si_lambda
+        self.eps = eps
+        self.excluded_parameters = excluded_parameters
