@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import torch
-
 from skcl.plugins._agem import AGEMPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -55,25 +51,8 @@ random_state, train_split, callbacks, verbose, device, **kwargs
         *,
         patterns_per_experience: int = 250,
         sample_size: int = 64,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr: float = 0.01,
-        max_epochs: int = 1,
-        batch_size: int = 32,
-        plugins: Sequence | None = None,
-        reset_optimizer: bool = False,
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose: int = 0,
-        device: str = "cpu",
         **kwargs,
     ):
-        super().__init__(
-            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
-            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
-            random_state=random_state, train_split=train_split, callbacks=callbacks,
-            verbose=verbose, device=device, **kwargs,
-        )
+        super().__init__(module, **kwargs)
         self.patterns_per_experience = patterns_per_experience
         self.sample_size = sample_size

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -262,21 +261,27 @@ class AR1(BaseStrategy):
         "cwr_layer_name": ("cwr", "cwr_layer_name"),
     }
 
-    def __init__(self, module=None, *, latent_layer_name: str = "lat_features",
-                 rm_sz: int = 1500, inc_lr: float = 5e-5, momentum: float = 0.9,
-                 l2: float = 5e-4, init_update_rate: float = 0.01,
-                 inc_update_rate: float = 5e-5, max_r_max: float = 1.25, max_d_max: float = 0.5,
-                 inc_step: float = 4.1e-5, cwr_layer_name: str | None = None,
-                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
-                 lr: float = 0.001, max_epochs: int = 4, batch_size: int = 128,
-                 plugins: Sequence | None = None, reset_optimizer: bool = False,
-                 random_state=None, train_split=None, callbacks=None, verbose: int = 0,
-                 device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+    def __init__(
+        self,
+        module=None,
+        *,
+        latent_layer_name: str = "lat_features",
+        rm_sz: int = 1500,
+        inc_lr: float = 5e-05,
+        momentum: float = 0.9,
+        l2: float = 0.0005,
+        init_update_rate: float = 0.01,
+        inc_update_rate: float = 5e-05,
+        max_r_max: float = 1.25,
+        max_d_max: float = 0.5,
+        inc_step: float = 4.1e-05,
+        cwr_layer_name: str | None = None,
+        lr=0.001,
+        max_epochs=4,
+        batch_size=128,
+        **kwargs,
+    ):
+        super().__init__(module, lr=lr, max_epochs=max_epochs, batch_size=batch_size, **kwargs)
         self.latent_layer_name = latent_layer_name
         self.rm_sz = rm_sz
         self.inc_lr = inc_lr

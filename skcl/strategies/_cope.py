@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
-
-import torch
 
 from skcl.models import MLP
 from skcl.plugins._cope import CoPEPlugin
@@ -71,26 +68,9 @@ random_state, train_split, callbacks, verbose, device, **kwargs
         alpha: float = 0.99,
         T: float = 0.1,
         max_it_cnt: int = 1,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr: float = 0.01,
-        max_epochs: int = 1,
-        batch_size: int = 32,
-        plugins: Sequence | None = None,
-        reset_optimizer: bool = False,
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose: int = 0,
-        device: str = "cpu",
         **kwargs,
     ):
-        super().__init__(
-            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
-            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
-            random_state=random_state, train_split=train_split, callbacks=callbacks,
-            verbose=verbose, device=device, **kwargs,
-        )
+        super().__init__(module, **kwargs)
         self.mem_size = mem_size
         self.n_classes = n_classes
         self.p_size = p_size

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import torch
-
 from skcl.plugins._cwr_star import CWRStarPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -52,16 +48,14 @@ class CWRStar(BaseStrategy):
         "freeze_remaining_model": ("cwr", "freeze_remaining_model"),
     }
 
-    def __init__(self, module=None, *, cwr_layer_name: str | None = None,
-                 freeze_remaining_model: bool = True, criterion=torch.nn.CrossEntropyLoss,
-                 optimizer=torch.optim.SGD, lr: float = 0.01, max_epochs: int = 1,
-                 batch_size: int = 32, plugins: Sequence | None = None,
-                 reset_optimizer: bool = False, random_state=None, train_split=None,
-                 callbacks=None, verbose: int = 0, device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+    def __init__(
+        self,
+        module=None,
+        *,
+        cwr_layer_name: str | None = None,
+        freeze_remaining_model: bool = True,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
         self.cwr_layer_name = cwr_layer_name
         self.freeze_remaining_model = freeze_remaining_model

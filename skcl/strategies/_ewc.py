@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import torch
-
 from skcl.plugins._ewc import EWCPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -58,29 +54,12 @@ random_state, train_split, callbacks, verbose, device, **kwargs
         module=None,
         *,
         ewc_lambda: float = 1.0,
-        mode: str = "separate",
+        mode: str = 'separate',
         decay_factor: float | None = None,
         keep_importance_data: bool = False,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr: float = 0.01,
-        max_epochs: int = 1,
-        batch_size: int = 32,
-        plugins: Sequence | None = None,
-        reset_optimizer: bool = False,
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose: int = 0,
-        device: str = "cpu",
         **kwargs,
     ):
-        super().__init__(
-            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
-            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
-            random_state=random_state, train_split=train_split, callbacks=callbacks,
-            verbose=verbose, device=device, **kwargs,
-        )
+        super().__init__(module, **kwargs)
         self.ewc_lambda = ewc_lambda
         self.mode = mode
         self.decay_factor = decay_factor

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from skcl.plugins._gdumb import GDumbPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -40,14 +38,12 @@ class GDumb(BaseStrategy):
     _builtin_plugins = {"gdumb": GDumbPlugin}
     _plugin_aliases = {"mem_size": ("gdumb", "mem_size")}
 
-    def __init__(self, module=None, *, mem_size: int = 200,
-                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
-                 lr: float = 0.01, max_epochs: int = 1, batch_size: int = 32, plugins=None,
-                 reset_optimizer: bool = False, random_state=None, train_split=None,
-                 callbacks=None, verbose: int = 0, device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+    def __init__(
+        self,
+        module=None,
+        *,
+        mem_size: int = 200,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
         self.mem_size = mem_size

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from skcl.plugins._gss_greedy import GSS_greedyPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -40,16 +38,15 @@ class GSS_greedy(BaseStrategy):  # noqa: N801 (the reference's name)
     _plugin_aliases = {"mem_size": ("gss_greedy", "mem_size"),
                        "mem_strength": ("gss_greedy", "mem_strength")}
 
-    def __init__(self, module=None, *, mem_size: int = 200, mem_strength: int = 5,
-                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
-                 lr: float = 0.01, max_epochs: int = 1, batch_size: int = 32, plugins=None,
-                 reset_optimizer: bool = False, random_state=None, train_split=None,
-                 callbacks=None, verbose: int = 0, device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+    def __init__(
+        self,
+        module=None,
+        *,
+        mem_size: int = 200,
+        mem_strength: int = 5,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
         self.mem_size = mem_size
         self.mem_strength = mem_strength
 

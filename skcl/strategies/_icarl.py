@@ -205,20 +205,20 @@ class ICaRL(BaseStrategy):
     _plugin_aliases = {"memory_size": ("icarl", "memory_size"),
                        "fixed_memory": ("icarl", "fixed_memory")}
 
-    def __init__(self, module=None, *, feature_extractor=None, classifier=None,
-                 memory_size: int = 200, fixed_memory: bool = True,
-                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
-                 lr: float = 0.01, max_epochs: int = 1, batch_size: int = 32, plugins=None,
-                 reset_optimizer: bool = False, random_state=None, train_split=None,
-                 callbacks=None, verbose: int = 0, device: str = "cpu", **kwargs):
+    def __init__(
+        self,
+        module=None,
+        *,
+        feature_extractor=None,
+        classifier=None,
+        memory_size: int = 200,
+        fixed_memory: bool = True,
+        **kwargs,
+    ):
         # set before skorch's __init__: afterwards skorch refuses torch modules as attributes
         self.feature_extractor = feature_extractor
         self.classifier = classifier
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+        super().__init__(module, **kwargs)
         self.memory_size = memory_size
         self.fixed_memory = fixed_memory
 

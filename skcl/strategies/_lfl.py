@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-
 from skcl.plugins._lfl import LFLPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -52,24 +50,7 @@ random_state, train_split, callbacks, verbose, device, **kwargs
         module=None,
         *,
         lambda_e: float | Sequence[float] = 1.0,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr: float = 0.01,
-        max_epochs: int = 1,
-        batch_size: int = 32,
-        plugins: Sequence | None = None,
-        reset_optimizer: bool = False,
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose: int = 0,
-        device: str = "cpu",
         **kwargs,
     ):
-        super().__init__(
-            module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
-            batch_size=batch_size, plugins=plugins, reset_optimizer=reset_optimizer,
-            random_state=random_state, train_split=train_split, callbacks=callbacks,
-            verbose=verbose, device=device, **kwargs,
-        )
+        super().__init__(module, **kwargs)
         self.lambda_e = lambda_e

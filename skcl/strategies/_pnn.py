@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from skcl.models._pnn import PNN
 from skcl.plugins._base import StrategyPlugin
@@ -61,17 +59,6 @@ class PNNStrategy(BaseStrategy):
     """
 
     _builtin_plugins = {"pnn_guard": _PNNGuard}
-
-    def __init__(self, module=None, *, criterion=torch.nn.CrossEntropyLoss,
-                 optimizer=torch.optim.SGD, lr: float = 0.01, max_epochs: int = 1,
-                 batch_size: int = 32, plugins: Sequence | None = None,
-                 reset_optimizer: bool = False, random_state=None, train_split=None,
-                 callbacks=None, verbose: int = 0, device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from skcl.plugins._replay import ReplayPlugin
 from skcl.strategies._base import BaseStrategy
 
@@ -49,17 +47,17 @@ class Replay(BaseStrategy):
         "storage_policy": ("replay", "storage_policy"),
     }
 
-    def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
-                 task_balanced_dataloader: bool = False, storage_policy=None,
-                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
-                 lr: float = 0.01, max_epochs: int = 1, batch_size: int = 32, plugins=None,
-                 reset_optimizer: bool = False, random_state=None, train_split=None,
-                 callbacks=None, verbose: int = 0, device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+    def __init__(
+        self,
+        module=None,
+        *,
+        mem_size: int = 200,
+        batch_size_mem: int | None = None,
+        task_balanced_dataloader: bool = False,
+        storage_policy=None,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
         self.mem_size = mem_size
         self.batch_size_mem = batch_size_mem
         self.task_balanced_dataloader = task_balanced_dataloader

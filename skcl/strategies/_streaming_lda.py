@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -84,19 +83,19 @@ class StreamingLDA(BaseStrategy):
     True
     """
 
-    def __init__(self, module=None, *, input_size: int | None = None,
-                 num_classes: int | None = None, shrinkage_param: float = 1e-4,
-                 streaming_update_sigma: bool = True, output_layer_name: str | None = None,
-                 criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
-                 lr: float = 0.01, max_epochs: int = 1, batch_size: int = 128,
-                 plugins: Sequence | None = None, reset_optimizer: bool = False,
-                 random_state=None, train_split=None, callbacks=None, verbose: int = 0,
-                 device: str = "cpu", **kwargs):
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, plugins=plugins,
-                         reset_optimizer=reset_optimizer, random_state=random_state,
-                         train_split=train_split, callbacks=callbacks, verbose=verbose,
-                         device=device, **kwargs)
+    def __init__(
+        self,
+        module=None,
+        *,
+        input_size: int | None = None,
+        num_classes: int | None = None,
+        shrinkage_param: float = 0.0001,
+        streaming_update_sigma: bool = True,
+        output_layer_name: str | None = None,
+        batch_size=128,
+        **kwargs,
+    ):
+        super().__init__(module, batch_size=batch_size, **kwargs)
         self.input_size = input_size
         self.num_classes = num_classes
         self.shrinkage_param = shrinkage_param
