@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from skcl.benchmarks import Experience
     from skcl.strategies import BaseStrategy
-    from skcl.strategies._data import TrainData
+    from skcl.utils._data import TrainData
 
 __all__ = ["StrategyPlugin", "HOOKS"]
 

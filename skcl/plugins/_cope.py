@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import check_number, check_positive_int, experience_data
+from skcl.utils._data import extend_batch
 
 __all__ = ["CoPEPlugin", "ppp_loss", "update_prototypes"]
 
@@ -199,9 +200,7 @@ class CoPEPlugin(StrategyPlugin):
         n = len(self.memory_)
         idx = np.sort(self.rng_.choice(n, size=min(size, n), replace=False))
         mem = self.memory_.subset(idx)
-        x = torch.cat([inputs["x"], mem.X.to(inputs["x"].device)])
-        t = torch.cat([inputs["task_labels"], mem.task_labels.to(inputs["task_labels"].device)])
-        return {"x": x, "task_labels": t}, torch.cat([y, mem.y.to(y.device)])
+        return extend_batch(batch, mem.X, mem.y, mem.task_labels)
 
     def compute_loss(self, strategy, y_pred, y_true, inputs):
         if y_pred.shape[1] != self.p_size:

@@ -12,6 +12,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     zero_pad,
 )
+from skcl.utils import eval_mode
 
 __all__ = ["EWCPlugin", "fisher_diagonal"]
 
@@ -31,9 +32,7 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256) -> dict[str, torch.Te
     params = [p for _, p in named]
     fisher = {n: torch.zeros_like(p) for n, p in named}
     n_total = len(data)
-    was_training = module.training
-    module.eval()
-    try:
+    with eval_mode(module, no_grad=False):
         per_sample = _vmap_sq_grads if not getattr(module, "is_multi_task", False) else None
         for start in range(0, n_total, chunk_size):
             x = data.X[start:start + chunk_size].to(strategy.device)
@@ -49,8 +48,6 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256) -> dict[str, torch.Te
                 sq = _loop_sq_grads(strategy, params, x, y, t)
             for n, s in zip(names, sq, strict=True):
                 fisher[n] += s
-    finally:
-        module.train(was_training)
     return {n: f / n_total for n, f in fisher.items()}
 
 

@@ -12,7 +12,7 @@ from skcl.models import adapt_module
 from skcl.plugins._base import StrategyPlugin
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skcl.strategies._data import TrainData
+    from skcl.utils._data import TrainData
 
 __all__ = ["GDumbPlugin", "greedy_class_balanced"]
 

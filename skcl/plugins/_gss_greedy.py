@@ -6,13 +6,11 @@ import numpy as np
 import torch
 
 from skcl.plugins._base import StrategyPlugin
+from skcl.utils import eval_mode, extend_batch
 
 __all__ = ["GSS_greedyPlugin"]
 
 
-def _make_batch(x, y, t):
-    # skcl.strategies.make_batch (not imported: skcl.strategies imports this module)
-    return {"x": x, "task_labels": t}, y
 
 
 class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
@@ -162,17 +160,6 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
             idx = torch.as_tensor(self.rng_.choice(self.n_filled_, size=min(len(y), self.n_filled_),
                                                    replace=False), dtype=torch.long)
             mem = (self.memory_x_[idx], self.memory_y_[idx], self.memory_t_[idx])
-        module = strategy.module_
-        modes = [(m, m.training) for m in module.modules()]
-        module.eval()
-        try:
+        with eval_mode(strategy.module_, no_grad=False):  # scoring needs gradients
             self._update_memory(strategy, x.detach().cpu(), y.detach().cpu(), t.detach().cpu())
-        finally:
-            for m, training in modes:
-                m.training = training
-        if mem is None:
-            return batch
-        mx, my, mt = mem
-        return _make_batch(torch.cat([x, mx.to(x.device, x.dtype)]),
-                          torch.cat([y, my.to(y.device)]),
-                          torch.cat([t, mt.to(t.device)]))
+        return batch if mem is None else extend_batch(batch, *mem)

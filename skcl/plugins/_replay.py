@@ -10,16 +10,12 @@ from sklearn.base import clone
 
 from skcl.buffers import ExemplarsBuffer, ExperienceBalancedBuffer
 from skcl.plugins._base import StrategyPlugin
+from skcl.utils._data import extend_batch
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skcl.strategies._data import TrainData
+    from skcl.utils._data import TrainData
 
 __all__ = ["ReplayPlugin"]
-
-
-def _make_batch(x, y, t):
-    # skcl.strategies.make_batch (not imported: skcl.strategies imports this module)
-    return {"x": x, "task_labels": t}, y
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -143,11 +139,7 @@ class ReplayPlugin(StrategyPlugin):
         mem = self._memory_batch(n_mem)
         if mem is None:
             return batch
-        mx, my, mt = mem
-        x = inputs["x"]
-        return _make_batch(torch.cat([x, mx.to(x.device, x.dtype)]),
-                          torch.cat([y, my.to(y.device)]),
-                          torch.cat([inputs["task_labels"], mt.to(inputs["task_labels"].device)]))
+        return extend_batch(batch, *mem)
 
     def after_training_exp(self, strategy, experience) -> None:
         if self.saved_batch_size_ is not None:

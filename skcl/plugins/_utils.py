@@ -18,7 +18,7 @@ from torch import nn
 
 if TYPE_CHECKING:  # pragma: no cover
     from skcl.strategies import BaseStrategy
-    from skcl.strategies._data import TrainData
+    from skcl.utils._data import TrainData
 
 __all__ = [
     "frozen_copy",
@@ -167,7 +167,7 @@ def experience_data(strategy: BaseStrategy) -> TrainData:
     Unlike ``strategy.train_data_`` this never includes samples another plugin
     added (replay in concat mode).
     """
-    from skcl.strategies._data import TrainData
+    from skcl.utils._data import TrainData
 
     exp = strategy.experience_
     X = strategy._validate_X(exp.X, reset=False)

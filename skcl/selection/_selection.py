@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+
+from skcl.utils import eval_mode
 
 __all__ = [
     "ExemplarsSelectionStrategy",
@@ -57,19 +58,6 @@ def _resolve_module(model) -> torch.nn.Module:
     return module
 
 
-@contextlib.contextmanager
-def _eval_mode(module: torch.nn.Module):
-    """Eval mode and no gradients inside the block; each submodule's mode restored after."""
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, training in modes:
-            m.training = training
-
-
 class FeatureBasedExemplarsSelectionStrategy(ExemplarsSelectionStrategy):
     """Base class of strategies that rank by the features of a named layer.
 
@@ -106,7 +94,7 @@ class FeatureBasedExemplarsSelectionStrategy(ExemplarsSelectionStrategy):
             X, torch.Tensor) else X
         out = []
         try:
-            with _eval_mode(module):
+            with eval_mode(module):
                 for start in range(0, len(X), self.batch_size):
                     captured.clear()
                     module(X[start:start + self.batch_size].to(device))

@@ -6,7 +6,6 @@ from skcl.strategies._base import BaseStrategy
 from skcl.strategies._cope import CoPE
 from skcl.strategies._cumulative import Cumulative, CumulativePlugin
 from skcl.strategies._cwr_star import CWRStar
-from skcl.strategies._data import BatchIterator, TrainData, make_batch
 from skcl.strategies._ewc import EWC
 from skcl.strategies._gdumb import GDumb
 from skcl.strategies._gem import GEM
@@ -20,6 +19,7 @@ from skcl.strategies._pnn import PNNStrategy
 from skcl.strategies._replay import Replay
 from skcl.strategies._streaming_lda import StreamingLDA
 from skcl.strategies._synaptic_intelligence import SynapticIntelligence
+from skcl.utils._data import BatchIterator, TrainData, make_batch
 
 __all__ = [
     "AGEM",

@@ -13,7 +13,7 @@ from skcl.models._batch_renorm import _BatchRenorm
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._cwr_star import CWRStarPlugin, freeze_modules
 from skcl.strategies._base import BaseStrategy
-from skcl.strategies._data import BatchIterator, TrainData
+from skcl.utils import BatchIterator, TrainData, eval_mode
 
 __all__ = ["AR1", "LatentReplayPlugin"]
 
@@ -161,15 +161,12 @@ class LatentReplayPlugin(StrategyPlugin):
         layer = dict(module.named_modules())[self.latent_layer_name]
         store = []
         handle = layer.register_forward_hook(lambda m, a, out: store.append(out.detach()))
-        was_training = module.training
-        module.eval()
         try:
-            with torch.no_grad():
+            with eval_mode(module):
                 for start in range(0, len(X), 256):
                     module(X[start:start + 256].to(strategy.device))
         finally:
             handle.remove()
-            module.train(was_training)
         return torch.cat(store).cpu()
 
     def after_training_exp(self, strategy, experience) -> None:

@@ -24,7 +24,7 @@ from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import stream_from_groups
 from skcl.models import MLP, DynamicModule, adapt_module
 from skcl.plugins._base import HOOKS, StrategyPlugin
-from skcl.strategies._data import BatchIterator, TrainData, make_batch
+from skcl.utils import BatchIterator, TrainData, eval_mode, make_batch
 
 __all__ = ["BaseStrategy"]
 
@@ -790,9 +790,8 @@ class BaseStrategy(NeuralNetClassifier):
         """
         data = self._predict_data(X, task_labels)
         n_units = len(self.class_order_)
-        was_training = self.module_.training
         outputs = []
-        try:
+        with eval_mode(self.module_):  # also keeps sub-modules a plugin froze in eval mode
             for batch in self.get_iterator(data, training=False):
                 inputs = batch[0]
                 out = self.evaluation_step(batch, training=False)
@@ -802,8 +801,6 @@ class BaseStrategy(NeuralNetClassifier):
                 for plugin in self.plugin_hooks_["adapt_eval_output"]:
                     out = plugin.adapt_eval_output(self, inputs, out)
                 outputs.append(out.detach().cpu())
-        finally:
-            self.module_.train(was_training)
         return torch.cat(outputs)
 
     def evaluation_step(self, batch, training=False):

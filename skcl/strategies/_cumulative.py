@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.strategies._base import BaseStrategy
-from skcl.strategies._data import TrainData
+from skcl.utils._data import TrainData
 
 __all__ = ["Cumulative", "CumulativePlugin"]
 

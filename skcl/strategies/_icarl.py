@@ -14,7 +14,7 @@ from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._icarl_loss import ICaRLLossPlugin
 from skcl.selection import herding_order
 from skcl.strategies._base import BaseStrategy
-from skcl.strategies._data import TrainData
+from skcl.utils import TrainData, eval_mode
 
 __all__ = ["ICaRL", "ICaRLPlugin"]
 
@@ -92,18 +92,11 @@ class ICaRLPlugin(StrategyPlugin):
         return data if memory is None or len(memory) == 0 else data.concat(memory)
 
     def _normalized_features(self, strategy, X: torch.Tensor) -> torch.Tensor:
-        module = strategy.module_
-        modes = [(m, m.training) for m in module.modules()]
-        module.eval()
         out = []
-        try:
-            with torch.no_grad():
-                for start in range(0, len(X), 512):
-                    f = _features(module, X[start:start + 512].to(strategy.device))
-                    out.append(F.normalize(f.reshape(len(f), -1).float(), dim=1).cpu())
-        finally:
-            for m, training in modes:
-                m.training = training
+        with eval_mode(strategy.module_) as module:
+            for start in range(0, len(X), 512):
+                f = _features(module, X[start:start + 512].to(strategy.device))
+                out.append(F.normalize(f.reshape(len(f), -1).float(), dim=1).cpu())
         return torch.cat(out)
 
     def after_training_exp(self, strategy, experience) -> None:

@@ -7,12 +7,33 @@ from collections.abc import Callable, Iterator
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["TrainData", "BatchIterator", "make_batch"]
+__all__ = ["TrainData", "BatchIterator", "make_batch", "extend_batch"]
 
 
 def make_batch(x: torch.Tensor, y: torch.Tensor | None, task_labels: torch.Tensor):
     """The minibatch format every hook sees: ``({"x": x, "task_labels": t}, y)``."""
     return {"x": x, "task_labels": task_labels}, y
+
+
+def extend_batch(batch, x: torch.Tensor, y: torch.Tensor, task_labels: torch.Tensor):
+    """Append samples (replayed exemplars) to a minibatch, on the batch's device.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcl.utils import extend_batch, make_batch
+    >>> batch = make_batch(torch.zeros(2, 3), torch.tensor([0, 1]), torch.tensor([0, 0]))
+    >>> inputs, y = extend_batch(batch, torch.ones(1, 3), torch.tensor([5]), torch.tensor([2]))
+    >>> inputs["x"].shape, y.tolist(), inputs["task_labels"].tolist()
+    (torch.Size([3, 3]), [0, 1, 5], [0, 0, 2])
+    """
+    inputs, y0 = batch
+    x0, t0 = inputs["x"], inputs["task_labels"]
+    return make_batch(
+        torch.cat([x0, x.to(x0.device, x0.dtype)]),
+        torch.cat([y0, y.to(y0.device)]),
+        torch.cat([t0, task_labels.to(t0.device)]),
+    )
 
 
 class TrainData(Dataset):
