@@ -350,3 +350,22 @@ def test_experience_object_and_task_labels_fit_param():
     assert list(net.units_by_task_) == [3]
     net.partial_fit(X, y, task_labels=np.full(20, 4))
     assert sorted(net.units_by_task_) == [3, 4]
+
+
+def test_seeded_runs_are_reproducible_when_trained_in_threads(digits_streams):
+    from concurrent.futures import ThreadPoolExecutor
+
+    train, test = digits_streams
+
+    def run(seed):
+        net = Naive(**{**TINY, "random_state": seed, "module__dropout": 0.3})
+        for exp in train[:3]:
+            net.partial_fit(exp)
+        return net.predict_proba(test[0].X)
+
+    seeds = (0, 1, 2, 3)
+    serial = [run(s) for s in seeds]
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        threaded = list(pool.map(run, seeds))
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import difflib
 import inspect
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ from skcl.utils import BatchIterator, TrainData, eval_mode, make_batch
 
 __all__ = ["BaseStrategy"]
 
-_FIT_ONLY_KEYS = ("task_labels", "eval_streams")
+_TORCH_RNG_LOCK = threading.RLock()
 
 
 class BaseStrategy(NeuralNetClassifier):
@@ -345,8 +346,14 @@ class BaseStrategy(NeuralNetClassifier):
     # ------------------------------------------------------------------ #
     @contextlib.contextmanager
     def _torch_seed(self, seed: int) -> Iterator[None]:
-        """Seed torch's global RNG for the block without disturbing the caller's RNG."""
-        with torch.random.fork_rng(devices=[]):
+        """Seed torch's global RNG for the block without disturbing the caller's RNG.
+
+        Module initialization and dropout draw from torch's process-wide RNG, so
+        strategies training in threads of one process (joblib's threading
+        backend, a Dask worker with several threads) take turns here; otherwise
+        their seeds would interleave and runs would not be reproducible.
+        """
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
             yield
 
