@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback, PrintLog
 from skorch.dataset import unpack_data
 from torch.utils.data import DataLoader
 
@@ -28,6 +29,14 @@ from skcl.plugins._base import HOOKS, StrategyPlugin
 from skcl.utils import BatchIterator, TrainData, eval_mode, make_batch
 
 __all__ = ["BaseStrategy"]
+
+
+class _PrintLog(PrintLog):
+    """skorch's PrintLog, which skips building its table when ``verbose=0``."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if net.verbose:
+            super().on_epoch_end(net, **kwargs)
 
 _TORCH_RNG_LOCK = threading.RLock()
 
@@ -353,8 +362,13 @@ class BaseStrategy(NeuralNetClassifier):
         backend, a Dask worker with several threads) take turns here; otherwise
         their seeds would interleave and runs would not be reproducible.
         """
-        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        cuda = str(self.device).startswith("cuda") and torch.cuda.is_available()
+        devices = [torch.device(self.device).index or 0] if cuda else []
+        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
+            if cuda:
+                torch.manual_seed(int(seed))
+            else:  # torch.manual_seed also queues a lazy CUDA seeding (~1 ms each call)
+                torch.default_generator.manual_seed(int(seed))
             yield
 
     def initialize(self):
@@ -685,6 +699,32 @@ class BaseStrategy(NeuralNetClassifier):
     # ------------------------------------------------------------------ #
     # skorch seams used by the training loop
     # ------------------------------------------------------------------ #
+    @property
+    def _default_callbacks(self):
+        return [(name, _PrintLog() if name == "print_log" else cb)
+                for name, cb in super()._default_callbacks]
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every callback for every event, twice per batch; most callbacks
+        # only listen to epoch events, so call just the ones that override the event.
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in self._listeners(method_name):
+            getattr(cb, method_name)(self, **cb_kwargs)
+
+    def _listeners(self, method_name: str) -> list:
+        callbacks = self.callbacks_
+        index = vars(self).get("callback_index_")
+        if index is None or index[0] is not callbacks or index[1] != len(callbacks):
+            index = (callbacks, len(callbacks), {})
+            self.callback_index_ = index
+        table = index[2]
+        if method_name not in table:
+            base = getattr(Callback, method_name, None)
+            table[method_name] = [
+                cb for _, cb in callbacks
+                if base is None or getattr(type(cb), method_name, None) is not base
+            ]
+        return table[method_name]
     def check_data(self, X, y=None):
         # Classes are tracked by partial_fit (skorch's version would reset them).
         pass
