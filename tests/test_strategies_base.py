@@ -369,3 +369,29 @@ def test_seeded_runs_are_reproducible_when_trained_in_threads(digits_streams):
         threaded = list(pool.map(run, seeds))
     for a, b in zip(serial, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+def test_silent_at_verbose_0_and_logs_at_verbose_1(digits_streams, capsys):
+    train, _ = digits_streams
+    Naive(**TINY).partial_fit(train[0]).predict(train[0].X)
+    assert capsys.readouterr().out == ""
+    Naive(**{**TINY, "verbose": 1}).partial_fit(train[0])
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_gradient_callbacks_and_closure_optimizers_still_work():
+    from skorch.callbacks import Callback, GradientNormClipping
+
+    class GradSpy(Callback):
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.norms_ = getattr(self, "norms_", []) + [
+                float(sum(p.grad.norm() for _, p in named_parameters if p.grad is not None))]
+
+    X, y = np.random.RandomState(0).rand(64, 3).astype(np.float32), np.arange(64) % 2
+    spy = GradSpy()
+    Naive(callbacks=[("clip", GradientNormClipping(0.1)), ("spy", spy)], **TINY).partial_fit(X, y)
+    assert len(spy.norms_) == 2 * 2  # 2 batches of 32, 2 epochs
+    lbfgs = Naive(optimizer=torch.optim.LBFGS, **{**TINY, "lr": 0.5, "max_epochs": 5})
+    lbfgs.partial_fit(X, y)
+    losses = lbfgs.history[:, "train_loss"]
+    assert losses[-1] < losses[0]

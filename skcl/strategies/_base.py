@@ -20,6 +20,7 @@ from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, PrintLog
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 from torch.utils.data import DataLoader
 
 from skcl.benchmarks._experience import Experience
@@ -701,8 +702,11 @@ class BaseStrategy(NeuralNetClassifier):
     # ------------------------------------------------------------------ #
     @property
     def _default_callbacks(self):
+        # Without a validation split there is no valid_loss to score (skorch would look
+        # it up, and miss, every epoch); PrintLog stays quiet at verbose=0.
         return [(name, _PrintLog() if name == "print_log" else cb)
-                for name, cb in super()._default_callbacks]
+                for name, cb in super()._default_callbacks
+                if not (name == "valid_loss" and self.train_split is None)]
 
     def notify(self, method_name, **cb_kwargs):
         # skorch calls every callback for every event, twice per batch; most callbacks
@@ -769,12 +773,34 @@ class BaseStrategy(NeuralNetClassifier):
         return super().infer(x, **fit_params)
 
     def train_step(self, batch, **fit_params):
+        """One optimizer step, with the plugin hooks around it.
+
+        skorch's own ``train_step`` with one change: the ``on_grad_computed``
+        event (and the parameter generator it carries) is only built when a
+        plugin or callback listens to it. The closure is kept, so optimizers
+        that re-evaluate the loss (LBFGS) work; batch adaptation happens once,
+        outside it.
+        """
         for plugin in self.plugin_hooks_["adapt_batch"]:
             batch = plugin.adapt_batch(self, batch)
         self._call("before_training_iteration", batch)
-        step = super().train_step(batch, **fit_params)
+        accumulator = self.get_train_step_accumulator()
+        grad_listeners = bool(self.plugin_hooks_["after_backward"]
+                              or self._listeners("on_grad_computed"))
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            accumulator.store_step(step)
+            if grad_listeners:
+                self.notify("on_grad_computed",
+                            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                            batch=batch, training=True)
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
         self._call("after_training_iteration", batch)
-        return step
+        return accumulator.get_step()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = None
