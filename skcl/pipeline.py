@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from sklearn import pipeline as _skpipeline
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -80,6 +82,20 @@ class Pipeline(_skpipeline.Pipeline):
                 raise ValueError(f"Pipeline.partial_fit got {key!r}: use "
                                  f"'<step>__<param>' with a step in {list(step_params)}.")
             step_params[name][param] = value
+        # A step that fails (bad data) must not leave earlier steps updated: keep their
+        # state and put it back on failure, as a strategy's partial_fit does.
+        saved = [copy.deepcopy(vars(step)) for _, step in self.steps
+                 if step not in (None, "passthrough")]
+        try:
+            return self._partial_fit(X, y, classes, step_params)
+        except BaseException:
+            live = [step for _, step in self.steps if step not in (None, "passthrough")]
+            for step, state in zip(live, saved):
+                vars(step).clear()
+                vars(step).update(state)
+            raise
+
+    def _partial_fit(self, X, y, classes, step_params: dict[str, dict]):
         Xt, yt = X, y
         for _, name, step in self._iter(with_final=False, filter_passthrough=True):
             kw = step_params[name]

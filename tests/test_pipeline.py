@@ -58,3 +58,32 @@ def test_pipeline_is_a_sklearn_pipeline(digits_streams):
     y = np.concatenate([e.y for e in train])
     gs = GridSearchCV(pipe, {"sgdclassifier__alpha": [1e-4, 1e-3]}, cv=2).fit(X, y)
     assert gs.best_score_ > 0.8
+
+
+def test_failed_partial_fit_leaves_every_step_as_it_was():
+    import copy
+
+    import numpy as np
+    import pytest
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from skcl.buffers import ClassBalancedBuffer
+    from skcl.pipeline import make_pipeline
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(20, 3), np.arange(20) % 2
+    pipe = make_pipeline(StandardScaler(), ClassBalancedBuffer(max_size=10, random_state=0),
+                         SGDClassifier(random_state=0))
+    pipe.partial_fit(X, y, classes=[0, 1])
+    def state(step):  # generators compare by their state, not identity
+        return {k: v.bit_generator.state if isinstance(v, np.random.Generator) else v
+                for k, v in copy.deepcopy(vars(step)).items()}
+
+    before = [state(step) for _, step in pipe.steps]
+    bad = X.copy()
+    bad[0, 0] = np.nan  # the scaler accepts NaN, the buffer rejects it
+    with pytest.raises(ValueError, match="NaN"):
+        pipe.partial_fit(bad, y)
+    for (_, step), expected in zip(pipe.steps, before):
+        np.testing.assert_equal(state(step), expected)
