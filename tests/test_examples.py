@@ -51,3 +51,11 @@ def test_dask_run(capsys):
     pytest.importorskip("distributed")
     _load("dask_run").main(["--n-experiences", "2", "--epochs", "1"])
     assert "Cumulative" in capsys.readouterr().out
+
+
+def test_pipeline_replay(capsys):
+    _load("pipeline_replay").main()
+    lines = capsys.readouterr().out.splitlines()
+    with_buffer = float(lines[0].rsplit(":", 1)[1])
+    without = float(lines[1].rsplit(":", 1)[1])
+    assert with_buffer > without + 0.1
