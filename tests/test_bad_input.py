@@ -161,3 +161,28 @@ def test_fixed_output_layer_too_small_is_reported_before_training():
     ok = Naive(module=torch.nn.Linear, module__in_features=4, module__out_features=3,
                random_state=0).partial_fit(X, y)
     assert ok.predict_proba(X).shape == (30, 3)
+
+
+def test_rollback_keeps_plugin_references_to_the_live_module():
+    class HoldsLayer(StrategyPlugin):
+        def __init__(self, fail=False):
+            self.fail = fail
+
+        def before_training_exp(self, strategy, experience):
+            self.layer_ = strategy.module_.features[1]
+
+        def after_training_iteration(self, strategy, batch):
+            if self.fail:
+                raise RuntimeError("boom")
+
+    X, y = np.random.RandomState(0).rand(40, 4).astype(np.float32), np.arange(40) % 2
+    net = Naive(plugins=[HoldsLayer()], **TINY).partial_fit(X, y)
+    weight = net.module_.features[1].weight.detach().clone()
+    net.set_params(plugins__holdslayer__fail=True)
+    with pytest.raises(RuntimeError):
+        net.partial_fit(X, y)
+    live = net.named_plugins_["holdslayer"]
+    assert live.layer_ is net.module_.features[1]
+    assert torch.equal(net.module_.features[1].weight, weight)
+    opt_params = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    assert id(net.module_.features[1].weight) in opt_params

@@ -27,7 +27,7 @@ from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import stream_from_groups
 from skcl.models import MLP, DynamicModule, adapt_module
 from skcl.plugins._base import HOOKS, StrategyPlugin
-from skcl.utils import BatchIterator, TrainData, eval_mode, make_batch
+from skcl.utils import BatchIterator, ModuleState, TrainData, eval_mode, make_batch
 
 __all__ = ["BaseStrategy"]
 
@@ -499,18 +499,31 @@ class BaseStrategy(NeuralNetClassifier):
     # the verbs
     # ------------------------------------------------------------------ #
     def _snapshot(self) -> dict:
+        """What a failed ``partial_fit`` restores: attributes, module, optimizer, plugins.
+
+        The module is recorded in place (:class:`~skcl.utils.ModuleState`); the
+        optimizer, plugins and RNG are deep-copied with the module's objects
+        memoized, so their references to the live module stay intact.
+        """
         state = dict(vars(self))
-        live = {k: state[k] for k in ("module_", "optimizer_", "criterion_", "plugins_", "rng_",
+        module = state.get("module_")
+        module_state = ModuleState(module) if isinstance(module, torch.nn.Module) else None
+        memo = module_state.memo() if module_state is not None else {}
+        live = {k: state[k] for k in ("optimizer_", "criterion_", "plugins_", "rng_",
                                       "units_by_task_") if k in state}
-        state.update(copy.deepcopy(live))  # one deepcopy keeps module/optimizer links intact
+        state.update(copy.deepcopy(live, memo))
+        state["_module_state"] = module_state
         history = state.get("history_")
         state["_history_len"] = None if history is None else len(history)
         return state
 
     def _restore(self, state: dict) -> None:
         history, n = self.history_, state.pop("_history_len")
+        module_state = state.pop("_module_state")
         vars(self).clear()
         vars(self).update(state)
+        if module_state is not None:
+            module_state.restore()
         if history is not None and n is not None and history is state.get("history_"):
             del history[n:]
         if "plugins_" in state:
