@@ -12,6 +12,7 @@ from skcl.benchmarks._datasets import (
 )
 from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import (
+    as_named_streams,
     class_incremental_split,
     online_stream,
     permuted_stream,
@@ -23,6 +24,7 @@ from skcl.benchmarks._streams import (
 
 __all__ = [
     "Experience",
+    "as_named_streams",
     "FASHION_MNIST_DEBIAN_PATH",
     "class_incremental_split",
     "load_digits_arrays",

@@ -17,6 +17,7 @@ __all__ = [
     "stream_from_groups",
     "online_stream",
     "stream_to_arrays",
+    "as_named_streams",
 ]
 
 
@@ -338,3 +339,46 @@ def stream_to_arrays(stream):
     ids = np.concatenate([np.full(len(e), e.index) for e in stream])
     t = np.concatenate([e.task_labels for e in stream])
     return X, y, ids, t
+
+
+def as_named_streams(eval_streams) -> dict[str, list[Experience]]:
+    """Normalize evaluation streams to ``{name: [Experience, ...]}``.
+
+    Accepts one Experience, a stream (list of Experience, named ``"test"``), a
+    list of streams (``"test"``, ``"test1"``, ...), an ``(X, y)`` pair, or a
+    dict of any of these. ``None`` gives an empty dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcl.benchmarks import Experience, as_named_streams
+    >>> e = Experience(np.zeros((2, 1)), np.array([0, 1]))
+    >>> list(as_named_streams([e, e])), list(as_named_streams([[e], [e]]))
+    (['test'], ['test', 'test1'])
+    >>> len(as_named_streams({"valid": (np.zeros((3, 1)), [0, 1, 0])})["valid"][0])
+    3
+    """
+    def as_stream(value) -> list[Experience]:
+        if isinstance(value, Experience):
+            return [value]
+        is_pair = isinstance(value, tuple) and len(value) == 2
+        if is_pair and not isinstance(value[0], (Experience, list, tuple)):
+            return [Experience(value[0], value[1])]
+        stream = list(value)
+        if not all(isinstance(e, Experience) for e in stream):
+            raise TypeError("eval_streams must be an Experience, a list of Experience, a list "
+                            "of such lists, an (X, y) pair, or a dict {name: any of these}.")
+        return stream
+
+    if eval_streams is None:
+        return {}
+    if isinstance(eval_streams, dict):
+        return {str(name): as_stream(value) for name, value in eval_streams.items()}
+    if isinstance(eval_streams, Experience) or (
+            isinstance(eval_streams, tuple) and len(eval_streams) == 2
+            and not isinstance(eval_streams[0], (Experience, list, tuple))):
+        return {"test": as_stream(eval_streams)}
+    items = list(eval_streams)
+    if all(isinstance(e, Experience) for e in items):
+        return {"test": items}
+    return {("test" if i == 0 else f"test{i}"): as_stream(s) for i, s in enumerate(items)}

@@ -1,5 +1,6 @@
 """Evaluation: accuracy matrices, metrics, the `EvaluationPlugin`, loggers and plots."""
 
+from skcl.benchmarks._streams import as_named_streams
 from skcl.evaluation._evaluate import ExperienceResult, evaluate, evaluate_experience
 from skcl.evaluation._loggers import (
     BaseLogger,
@@ -34,7 +35,7 @@ from skcl.evaluation._metrics import (
     timing_metrics,
 )
 from skcl.evaluation._plot import plot_average_accuracy
-from skcl.evaluation._plugin import EvaluationPlugin, as_named_streams
+from skcl.evaluation._plugin import EvaluationPlugin
 from skcl.evaluation._scorer import average_accuracy_score, make_average_accuracy_scorer
 
 __all__ = [

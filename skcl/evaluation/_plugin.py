@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from skcl.benchmarks._experience import Experience
+from skcl.benchmarks._streams import as_named_streams
 from skcl.evaluation._evaluate import ExperienceResult, evaluate_experience
 from skcl.evaluation._matrix import AccuracyMatrix
 from skcl.evaluation._metrics import (
@@ -19,45 +19,7 @@ from skcl.evaluation._metrics import (
 )
 from skcl.plugins._base import StrategyPlugin
 
-__all__ = ["EvaluationPlugin", "as_named_streams"]
-
-
-def as_named_streams(eval_streams) -> dict[str, list[Experience]]:
-    """Normalize ``eval_streams``: a stream, a list of streams, or ``{name: stream}``.
-
-    A single stream is named ``"test"``; a list of streams ``"test"``,
-    ``"test1"``, ... .
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skcl.benchmarks import Experience
-    >>> from skcl.evaluation import as_named_streams
-    >>> e = Experience(np.zeros((2, 1)), np.array([0, 1]))
-    >>> list(as_named_streams([e, e])), list(as_named_streams([[e], [e]]))
-    (['test'], ['test', 'test1'])
-    """
-    if eval_streams is None:
-        return {}
-    if isinstance(eval_streams, Experience):
-        return {"test": [eval_streams]}
-    if isinstance(eval_streams, Mapping):
-        out = {}
-        for name, stream in eval_streams.items():
-            stream = [stream] if isinstance(stream, Experience) else list(stream)
-            out[str(name)] = stream
-        return out
-    items = list(eval_streams)
-    if all(isinstance(e, Experience) for e in items):
-        return {"test": items}
-    out = {}
-    for i, stream in enumerate(items):
-        stream = [stream] if isinstance(stream, Experience) else list(stream)
-        if not all(isinstance(e, Experience) for e in stream):
-            raise TypeError("eval_streams must be a list of Experience, a list of such lists, "
-                            "or a dict {name: list of Experience}.")
-        out["test" if i == 0 else f"test{i}"] = stream
-    return out
+__all__ = ["EvaluationPlugin"]
 
 
 def _flatten(metrics) -> tuple[PluginMetric, ...]:

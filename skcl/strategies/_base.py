@@ -24,7 +24,7 @@ from skorch.utils import TeeGenerator
 from torch.utils.data import DataLoader
 
 from skcl.benchmarks._experience import Experience
-from skcl.benchmarks._streams import stream_from_groups
+from skcl.benchmarks._streams import as_named_streams, stream_from_groups
 from skcl.models import MLP, DynamicModule, adapt_module
 from skcl.plugins._base import HOOKS, StrategyPlugin
 from skcl.utils import BatchIterator, ModuleState, TrainData, eval_mode, make_batch
@@ -584,7 +584,7 @@ class BaseStrategy(NeuralNetClassifier):
             seen = self.units_by_task_.get(int(task), np.zeros(0, dtype=np.int64))
             self.units_by_task_[int(task)] = np.union1d(seen, units[t.numpy() == task])
         data = TrainData(Xt, torch.as_tensor(units, dtype=torch.long), t)
-        self.eval_streams_ = self._normalize_eval_streams(eval_streams)
+        self.eval_streams_ = None if eval_streams is None else as_named_streams(eval_streams)
         with self._torch_seed(self.rng_.integers(np.iinfo(np.int32).max)):
             self.shuffle_generator_ = torch.Generator().manual_seed(
                 int(torch.randint(0, 2**31 - 1, (1,))))
@@ -602,31 +602,6 @@ class BaseStrategy(NeuralNetClassifier):
         self.train_data_ = None
         self.eval_streams_ = None
         self.shuffle_generator_ = None
-
-    @staticmethod
-    def _normalize_eval_streams(eval_streams) -> dict[str, list[Experience]] | None:
-        """``eval_streams`` as ``{name: [Experience, ...]}``.
-
-        Accepts one Experience, a list of them (named ``"test"``), an ``(X, y)``
-        pair, or a dict of any of these.
-        """
-        if eval_streams is None:
-            return None
-
-        def as_stream(value) -> list[Experience]:
-            if isinstance(value, Experience):
-                return [value]
-            is_pair = isinstance(value, tuple) and len(value) == 2
-            if is_pair and not isinstance(value[0], Experience):
-                return [Experience(value[0], value[1])]
-            stream = list(value)
-            if not all(isinstance(e, Experience) for e in stream):
-                raise TypeError("eval_streams must hold Experience objects or (X, y) pairs.")
-            return stream
-
-        if isinstance(eval_streams, dict):
-            return {str(k): as_stream(v) for k, v in eval_streams.items()}
-        return {"test": as_stream(eval_streams)}
 
     def _adapt_model(self, n_units: int, data: TrainData) -> None:
         """Grow dynamic heads for the known classes and tasks; rebuild the optimizer if needed."""
@@ -926,7 +901,3 @@ class BaseStrategy(NeuralNetClassifier):
         if len(pred) != len(y):
             raise ValueError(f"X has {len(pred)} samples but y has {len(y)}.")
         return float(np.average(pred == y, weights=sample_weight))
-
-    def make_batch(self, x, y, task_labels):
-        """Build a minibatch in the format hooks see (see :func:`skcl.strategies.make_batch`)."""
-        return make_batch(x, y, task_labels)
