@@ -20,6 +20,7 @@ from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, PrintLog
 from skorch.dataset import unpack_data
+from skorch.history import History
 from skorch.utils import TeeGenerator
 from torch.utils.data import DataLoader
 
@@ -38,6 +39,20 @@ class _PrintLog(PrintLog):
     def on_epoch_end(self, net, **kwargs):
         if net.verbose:
             super().on_epoch_end(net, **kwargs)
+
+
+class _History(History):
+    """skorch's History with a fast path for integer indices.
+
+    skorch records every batch through ``history[-1]``, which its general
+    index parser handles in ~5 us; plain integer indices go straight to the list.
+    """
+
+    def __getitem__(self, i):
+        if type(i) is int:
+            return list.__getitem__(self, i)
+        return super().__getitem__(i)
+
 
 _TORCH_RNG_LOCK = threading.RLock()
 
@@ -446,12 +461,28 @@ class BaseStrategy(NeuralNetClassifier):
             X = X.detach().cpu().numpy()
         if getattr(X, "shape", (None,))[0] == 0 or (isinstance(X, list) and not X):
             raise ValueError("Empty experience: X has 0 samples.")
+        if (type(X) is np.ndarray and X.dtype.kind == "f" and X.ndim >= 2 and X.size
+                and "feature_names_in_" not in vars(self)
+                and (reset or X.shape[1] == getattr(self, "n_features_in_", None))):
+            # The common case (a float array, as every stream builder makes) without
+            # scikit-learn's generic dispatch; anything unusual, or any error to report,
+            # goes through validate_data below.
+            Xf = np.asarray(X, dtype=np.float32)
+            if np.isfinite(Xf).all():
+                if reset:
+                    self.n_features_in_ = X.shape[1]
+                return torch.as_tensor(Xf)
         X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True,
                           ensure_all_finite=True)
         return torch.as_tensor(X)
 
     def _validate_y(self, y, n_samples: int) -> np.ndarray:
         y = np.asarray(y)
+        if y.ndim == 1 and y.dtype.kind in "iu":
+            # integer labels are always valid classification targets: skip the generic check
+            if len(y) != n_samples:
+                raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
+            return y
         if y.ndim == 2 and y.shape[1] > 1:
             raise ValueError(
                 f"y must be 1-dimensional (one label per sample); got shape {y.shape}.")
@@ -690,11 +721,16 @@ class BaseStrategy(NeuralNetClassifier):
     # ------------------------------------------------------------------ #
     @property
     def _default_callbacks(self):
-        # Without a validation split there is no valid_loss to score (skorch would look
-        # it up, and miss, every epoch); PrintLog stays quiet at verbose=0.
+        # Without a validation split there is no valid_loss or valid_acc to score (skorch
+        # would look them up, and miss, every epoch, and cache every batch's predictions
+        # for valid_acc); PrintLog stays quiet at verbose=0.
         return [(name, _PrintLog() if name == "print_log" else cb)
                 for name, cb in super()._default_callbacks
-                if not (name == "valid_loss" and self.train_split is None)]
+                if not (name in ("valid_loss", "valid_acc") and self.train_split is None)]
+
+    def initialize_history(self):
+        self.history_ = _History()
+        return self
 
     def notify(self, method_name, **cb_kwargs):
         # skorch calls every callback for every event, twice per batch; most callbacks
@@ -790,6 +826,15 @@ class BaseStrategy(NeuralNetClassifier):
         self._call("after_training_iteration", batch)
         return accumulator.get_step()
 
+    def train_step_single(self, batch, **fit_params):
+        # skorch's, minus the generic unpacking: our iterators yield (inputs, y) pairs.
+        self._set_training(True)
+        Xi, yi = batch if type(batch) is tuple else unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = None
         if training:
@@ -798,7 +843,11 @@ class BaseStrategy(NeuralNetClassifier):
                 if loss is not None:
                     break
         if loss is None:
-            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+            if type(y_true) is torch.Tensor and not isinstance(self.criterion_, torch.nn.NLLLoss):
+                # skorch's path (to_tensor + the NLLLoss log) reduced to what applies here
+                loss = self.criterion_(y_pred, y_true.to(y_pred.device))
+            else:
+                loss = super().get_loss(y_pred, y_true, X=X, training=training)
         if training:
             for plugin in self.plugin_hooks_["penalty"]:
                 term = plugin.penalty(self, y_pred, y_true, X)

@@ -117,7 +117,8 @@ class BatchIterator:
                 x, t = d.X[sl], d.task_labels[sl]
                 y = None if d.y is None else d.y[sl]
             else:
+                # index_select is about twice as fast as advanced indexing (X[idx])
                 idx = order[start:start + b]
-                x, t = d.X[idx], d.task_labels[idx]
-                y = None if d.y is None else d.y[idx]
+                x, t = d.X.index_select(0, idx), d.task_labels.index_select(0, idx)
+                y = None if d.y is None else d.y.index_select(0, idx)
             yield make_batch(x, y, t)
