@@ -39,35 +39,39 @@ BATCH = 64
 LR = 0.05
 
 
-def raw_train(stream, epochs: int, seed: int) -> float:
-    """A plain PyTorch loop over the same experiences; returns seconds spent training.
+class RawLoop:
+    """A plain PyTorch loop, trained one experience at a time.
 
-    Building the model is timed too, as skcl builds its module in the first
-    ``partial_fit``.
+    Building the model is timed too (it counts towards the first experience),
+    as skcl builds its module in the first ``partial_fit``.
     """
-    start = CLOCK()
-    torch.manual_seed(seed)
-    n_features = stream[0].X.shape[1]
-    model = MLP(n_features, HIDDEN)
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(seed)
-    order: list = []
-    elapsed = CLOCK() - start
-    for exp in stream:
+
+    def __init__(self, epochs: int, seed: int):
+        self.epochs, self.seed, self.model = epochs, seed, None
+
+    def train(self, exp) -> float:
         start = CLOCK()
+        if self.model is None:
+            torch.manual_seed(self.seed)
+            self.model = MLP(exp.X.shape[1], HIDDEN)
+            self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
+            self.loss_fn = torch.nn.CrossEntropyLoss()
+            self.gen = torch.Generator().manual_seed(self.seed)
+            self.order: list = []
+        model, loss_fn = self.model, self.loss_fn
         y_np = np.asarray(exp.y)
         for c in np.unique(y_np):
-            if c not in order:
-                order.append(c)
-        if adapt_module(model, len(order), {}):
-            opt = torch.optim.SGD(model.parameters(), lr=LR)
+            if c not in self.order:
+                self.order.append(c)
+        if adapt_module(model, len(self.order), {}):
+            self.opt = torch.optim.SGD(model.parameters(), lr=LR)
+        opt = self.opt
         X = torch.as_tensor(np.asarray(exp.X, dtype=np.float32))
-        unit = {c: i for i, c in enumerate(order)}
+        unit = {c: i for i, c in enumerate(self.order)}
         y = torch.as_tensor(np.array([unit[v] for v in y_np], dtype=np.int64))
         model.train()
-        for _ in range(epochs):
-            perm = torch.randperm(len(X), generator=gen)
+        for _ in range(self.epochs):
+            perm = torch.randperm(len(X), generator=self.gen)
             for i in range(0, len(X), BATCH):
                 idx = perm[i:i + BATCH]
                 opt.zero_grad()
@@ -75,8 +79,20 @@ def raw_train(stream, epochs: int, seed: int) -> float:
                 loss.backward()
                 opt.step()
                 loss.item()  # skorch records every batch loss; do the same sync here
-        elapsed += CLOCK() - start
-    return elapsed, model
+        return CLOCK() - start
+
+
+class SkclLoop:
+    """skcl's Naive with the same settings, one ``partial_fit`` per experience."""
+
+    def __init__(self, epochs: int, seed: int):
+        self.net = Naive(module__hidden_sizes=HIDDEN, lr=LR, batch_size=BATCH,
+                         max_epochs=epochs, random_state=seed)
+
+    def train(self, exp) -> float:
+        start = CLOCK()
+        self.net.partial_fit(exp)
+        return CLOCK() - start
 
 
 def raw_predict(model, X) -> float:
@@ -89,40 +105,50 @@ def raw_predict(model, X) -> float:
     return CLOCK() - start
 
 
-def skcl_train(stream, epochs: int, seed: int):
-    net = Naive(module__hidden_sizes=HIDDEN, lr=LR, batch_size=BATCH, max_epochs=epochs,
-                random_state=seed)
-    times = []
-    for exp in stream:
-        start = CLOCK()
-        net.partial_fit(exp)
-        times.append(CLOCK() - start)
-    return times, net
+def skcl_train(stream, epochs: int, seed: int) -> tuple[list[float], Naive]:
+    loop = SkclLoop(epochs, seed)
+    return [loop.train(exp) for exp in stream], loop.net
 
 
 def compare(name: str, train, X_test, epochs: int, repeats: int) -> dict:
-    # Alternate raw and skcl runs and keep the best of each, so that load from other
-    # processes hits both sides alike.
+    # The raw loop and skcl advance in lockstep, one experience each in turn (who goes
+    # first alternates), so that load from other processes hits both sides alike. Each
+    # side's time is the sum over experiences of its fastest run of that experience:
+    # interference on a shared machine comes in bursts, and an experience (tens of ms)
+    # is short enough for some runs to miss them. Medians of whole runs are printed too.
+    RawLoop(epochs, 0).train(train[0])  # warm-up (torch's one-off lazy initialization)
+    SkclLoop(epochs, 0).train(train[0])
     raw_fit, sk_fit, raw_pred, sk_pred = [], [], [], []
-    for _ in range(repeats):
-        seconds, raw_model = raw_train(train, epochs, 0)
-        raw_fit.append(seconds)
-        times, net = skcl_train(train, epochs, 0)
-        sk_fit.append(sum(times))
-        raw_pred.append(raw_predict(raw_model, X_test))
+    for r in range(repeats):
+        raw, sk = RawLoop(epochs, 0), SkclLoop(epochs, 0)
+        raw_times, sk_times = [], []
+        for exp in train:
+            if r % 2:
+                sk_times.append(sk.train(exp))
+                raw_times.append(raw.train(exp))
+            else:
+                raw_times.append(raw.train(exp))
+                sk_times.append(sk.train(exp))
+        raw_fit.append(raw_times)
+        sk_fit.append(sk_times)
+        raw_pred.append(raw_predict(raw.model, X_test))
         start = CLOCK()
-        net.predict(X_test)
+        sk.net.predict(X_test)
         sk_pred.append(CLOCK() - start)
+    raw_fit, sk_fit = np.array(raw_fit), np.array(sk_fit)
+    raw_s, sk_s = raw_fit.min(0).sum(), sk_fit.min(0).sum()
     row = {
         "data": name, "n_train": sum(len(e) for e in train), "epochs": epochs,
-        "raw_fit_s": min(raw_fit), "skcl_fit_s": min(sk_fit),
-        "fit_ratio": min(sk_fit) / min(raw_fit), "n_predict": len(X_test),
+        "raw_fit_s": raw_s, "skcl_fit_s": sk_s, "fit_ratio": sk_s / raw_s,
+        "fit_ratio_medians": np.median(sk_fit.sum(1)) / np.median(raw_fit.sum(1)),
+        "n_predict": len(X_test),
         "raw_predict_s": min(raw_pred), "skcl_predict_s": min(sk_pred),
         "predict_ratio": min(sk_pred) / min(raw_pred),
     }
-    print(f"{name:<22} n={row['n_train']:>6} epochs={epochs}  fit: raw {row['raw_fit_s']:6.2f}s "
-          f"skcl {row['skcl_fit_s']:6.2f}s ratio {row['fit_ratio']:.3f}   predict "
-          f"(n={len(X_test)}): raw {row['raw_predict_s']:.3f}s skcl {row['skcl_predict_s']:.3f}s "
+    print(f"{name:<22} n={row['n_train']:>6} epochs={epochs}  fit: raw {raw_s:6.2f}s "
+          f"skcl {sk_s:6.2f}s ratio {row['fit_ratio']:.3f} (medians of whole runs: "
+          f"{row['fit_ratio_medians']:.3f})   predict (n={len(X_test)}): raw "
+          f"{row['raw_predict_s']:.3f}s skcl {row['skcl_predict_s']:.3f}s "
           f"ratio {row['predict_ratio']:.3f}")
     return row
 
@@ -132,8 +158,8 @@ def flatness(n_experiences: int = 20, per_exp: int = 1000, epochs: int = 2) -> d
     # the same samples under a new permutation each time: equal work per experience
     stream = permuted_stream(X_train[:per_exp], y_train[:per_exp], n_experiences=n_experiences,
                              random_state=0)
-    # per-experience minimum over three runs: robust to load spikes from other processes
-    times = np.min([skcl_train(stream, epochs, 0)[0] for _ in range(3)], axis=0)
+    # per-experience minimum over five runs: robust to load spikes from other processes
+    times = np.min([skcl_train(stream, epochs, 0)[0] for _ in range(5)], axis=0)
     first, last = np.mean(times[:5]), np.mean(times[-5:])
     print(f"20-experience stream: first five {first:.3f}s/exp, last five {last:.3f}s/exp, "
           f"ratio {last / first:.3f}")
@@ -143,7 +169,7 @@ def flatness(n_experiences: int = 20, per_exp: int = 1000, epochs: int = 2) -> d
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     X_train, X_test, y_train, y_test = load_digits_arrays()

@@ -753,6 +753,7 @@ class BaseStrategy(NeuralNetClassifier):
                 if base is None or getattr(type(cb), method_name, None) is not base
             ]
         return table[method_name]
+
     def check_data(self, X, y=None):
         # Classes are tracked by partial_fit (skorch's version would reset them).
         pass
@@ -805,12 +806,13 @@ class BaseStrategy(NeuralNetClassifier):
         that re-evaluate the loss (LBFGS) work; batch adaptation happens once,
         outside it.
         """
-        for plugin in self.plugin_hooks_["adapt_batch"]:
+        hooks = self.plugin_hooks_  # loops over plugins inlined: this runs every minibatch
+        for plugin in hooks["adapt_batch"]:
             batch = plugin.adapt_batch(self, batch)
-        self._call("before_training_iteration", batch)
+        for plugin in hooks["before_training_iteration"]:
+            plugin.before_training_iteration(self, batch)
         accumulator = self.get_train_step_accumulator()
-        grad_listeners = bool(self.plugin_hooks_["after_backward"]
-                              or self._listeners("on_grad_computed"))
+        grad_listeners = bool(hooks["after_backward"] or self._listeners("on_grad_computed"))
 
         def step_fn():
             self._zero_grad_optimizer()
@@ -823,7 +825,8 @@ class BaseStrategy(NeuralNetClassifier):
             return step["loss"]
 
         self._step_optimizer(step_fn)
-        self._call("after_training_iteration", batch)
+        for plugin in hooks["after_training_iteration"]:
+            plugin.after_training_iteration(self, batch)
         return accumulator.get_step()
 
     def train_step_single(self, batch, **fit_params):
