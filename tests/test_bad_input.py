@@ -145,6 +145,28 @@ def test_predict_with_wrong_features_or_nan(fitted):
         net.predict(np.full_like(X, np.nan))
 
 
+def test_finite_check_accepts_huge_values_and_catches_single_inf(fitted):
+    net, X, y = fitted
+    huge = np.full_like(X, 3e38)  # finite, but their float32 sum overflows
+    assert net.predict(huge).shape == (len(X),)
+    for value in (np.inf, -np.inf, np.nan):
+        bad = X.copy()
+        bad[-1, -1] = value
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            net.predict(bad)
+
+
+def test_read_only_input_is_copied_without_warning():
+    import warnings
+
+    X = np.random.RandomState(0).rand(30, 4).astype(np.float32)
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = Naive(**TINY).partial_fit(X, np.arange(30) % 2)
+        assert net.predict(X).shape == (30,)
+
+
 def test_plugins_must_be_plugins():
     X, y = np.zeros((4, 2)), [0, 1, 0, 1]
     with pytest.raises(TypeError, match="StrategyPlugin"):
