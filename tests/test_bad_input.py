@@ -208,3 +208,24 @@ def test_rollback_keeps_plugin_references_to_the_live_module():
     assert torch.equal(net.module_.features[1].weight, weight)
     opt_params = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
     assert id(net.module_.features[1].weight) in opt_params
+
+
+class ChangesCriterionThenFails(StrategyPlugin):
+    def before_training_exp(self, strategy, experience):
+        strategy.criterion_.label_smoothing = 0.5
+        with torch.no_grad():
+            strategy.criterion_.weight.mul_(3.0)
+        raise RuntimeError("boom")
+
+
+def test_rollback_restores_the_criterion():
+    X, y = np.random.RandomState(0).rand(20, 4).astype(np.float32), np.arange(20) % 2
+    net = Naive(**TINY, criterion__weight=torch.ones(2)).partial_fit(X, y)
+    criterion = net.criterion_
+    net.set_params(plugins=[ChangesCriterionThenFails()])
+    net.initialize_plugins()
+    with pytest.raises(RuntimeError, match="boom"):
+        net.partial_fit(X, y)
+    assert net.criterion_ is criterion
+    assert criterion.label_smoothing == 0.0
+    assert torch.equal(criterion.weight, torch.ones(2))

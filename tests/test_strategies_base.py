@@ -197,6 +197,18 @@ def test_plugin_params_nested_before_and_after_fit(digits_streams):
         net.set_params(plugins__counter__stepp=1)
 
 
+def test_replacing_plugins_on_a_fitted_strategy(digits_streams):
+    train, _ = digits_streams
+    net = Naive(plugins=[Counter()], **TINY).partial_fit(train[0])
+    template = Counter(step=2)
+    net.set_params(plugins=[("fresh", template)])
+    assert list(net.named_plugins_) == ["fresh"]
+    live = net.named_plugins_["fresh"]
+    assert live is not template and not hasattr(live, "total_")  # a fresh clone
+    net.partial_fit(train[1])
+    assert live.total_ > 0 and net.n_experiences_ == 2
+
+
 def test_plugins_compose_and_hooks_run_in_order(digits_streams):
     train, _ = digits_streams
     order = []

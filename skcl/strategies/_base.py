@@ -353,6 +353,9 @@ class BaseStrategy(NeuralNetClassifier):
                 self._set_live_plugin_param(name, param, value)
         plugins_replaced = "plugins" in other or any(
             k.startswith("plugins__") and k.count("__") == 1 for k in plugin_keys)
+        if "plugins" in other:
+            # set here: skorch would take it for a module prefix and try to re-initialize
+            self.plugins = other.pop("plugins")
         super().set_params(**other)
         for flat in other:
             if flat in self._plugin_aliases:
@@ -541,28 +544,31 @@ class BaseStrategy(NeuralNetClassifier):
     def _snapshot(self) -> dict:
         """What a failed ``partial_fit`` restores: attributes, module, optimizer, plugins.
 
-        The module is recorded in place (:class:`~skcl.utils.ModuleState`); the
-        optimizer, plugins and RNG are deep-copied with the module's objects
-        memoized, so their references to the live module stay intact.
+        The module and the criterion are recorded in place
+        (:class:`~skcl.utils.ModuleState`); the optimizer, plugins and RNG are
+        deep-copied with those modules' objects memoized, so their references
+        to the live module stay intact.
         """
         state = dict(vars(self))
-        module = state.get("module_")
-        module_state = ModuleState(module) if isinstance(module, torch.nn.Module) else None
-        memo = module_state.memo() if module_state is not None else {}
+        module_states = [ModuleState(state[k]) for k in ("module_", "criterion_")
+                         if isinstance(state.get(k), torch.nn.Module)]
+        memo: dict[int, object] = {}
+        for module_state in module_states:
+            memo.update(module_state.memo())
         live = {k: state[k] for k in ("optimizer_", "criterion_", "plugins_", "rng_",
                                       "units_by_task_") if k in state}
-        state.update(copy.deepcopy(live, memo))
-        state["_module_state"] = module_state
+        state.update(copy.deepcopy(live, memo))  # the criterion, memoized, stays itself
+        state["_module_states"] = module_states
         history = state.get("history_")
         state["_history_len"] = None if history is None else len(history)
         return state
 
     def _restore(self, state: dict) -> None:
         history, n = self.history_, state.pop("_history_len")
-        module_state = state.pop("_module_state")
+        module_states = state.pop("_module_states")
         vars(self).clear()
         vars(self).update(state)
-        if module_state is not None:
+        for module_state in module_states:
             module_state.restore()
         if history is not None and n is not None and history is state.get("history_"):
             del history[n:]
