@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from skcl.buffers._base import ExemplarsBuffer
+from skcl.utils import check_int
 
 __all__ = ["BalancedExemplarsBuffer", "ExperienceBalancedBuffer", "ClassBalancedBuffer"]
 
@@ -88,9 +89,7 @@ class BalancedExemplarsBuffer(ExemplarsBuffer):
         super()._check_params()
         total = self._total()
         if not self.adaptive_size:
-            if not isinstance(total, (int, np.integer)) or isinstance(total, bool) or total < 1:
-                raise ValueError(f"{self._total_param} must be a positive integer when "
-                                 f"adaptive_size=False; got {total!r}.")
+            check_int(total, self._total_param, hint=" when adaptive_size=False")
 
     def _group_of(self, y: np.ndarray, t: np.ndarray, e: np.ndarray) -> np.ndarray:
         return t

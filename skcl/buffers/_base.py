@@ -11,6 +11,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from skcl.utils import check_int
+
 __all__ = ["ExemplarsBuffer"]
 
 
@@ -117,9 +119,7 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         return {}
 
     def _check_params(self) -> None:
-        m = self.max_size
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 0:
-            raise ValueError(f"max_size must be a non-negative integer; got {m!r}.")
+        check_int(self.max_size, "max_size", low=0)
 
     # -- validation -----------------------------------------------------------
     def _validate(self, X, y, task_labels, experience, reset: bool):

@@ -7,7 +7,6 @@ import torch
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import (
-    check_positive_int,
     experience_data,
     flat_grad,
     memory_gradient,
@@ -15,6 +14,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     write_flat_grad,
 )
+from skcl.utils import check_int
 
 __all__ = ["AGEMPlugin", "agem_project"]
 
@@ -77,8 +77,8 @@ class AGEMPlugin(StrategyPlugin):
         self.sample_size = sample_size
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_positive_int(self.patterns_per_experience, "patterns_per_experience")
-        check_positive_int(self.sample_size, "sample_size")
+        check_int(self.patterns_per_experience, "patterns_per_experience")
+        check_int(self.sample_size, "sample_size")
         if not hasattr(self, "memory_"):
             self.memory_ = None
             self.n_projections_ = 0

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.plugins._utils import check_number, check_positive_int, experience_data
+from skcl.plugins._utils import experience_data
+from skcl.utils import check_int, check_number
 from skcl.utils._data import extend_batch
 
 __all__ = ["CoPEPlugin", "ppp_loss", "update_prototypes"]
@@ -172,10 +173,10 @@ class CoPEPlugin(StrategyPlugin):
         self.max_it_cnt = max_it_cnt
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_positive_int(self.mem_size, "mem_size")
-        check_positive_int(self.n_classes, "n_classes")
-        check_positive_int(self.p_size, "p_size")
-        check_positive_int(self.max_it_cnt, "max_it_cnt")
+        check_int(self.mem_size, "mem_size")
+        check_int(self.n_classes, "n_classes")
+        check_int(self.p_size, "p_size")
+        check_int(self.max_it_cnt, "max_it_cnt")
         check_number(self.alpha, "alpha", high=1.0)
         check_number(self.T, "T", low=0.0, low_open=True)
         if getattr(strategy.module_, "is_multi_task", False):

@@ -6,6 +6,7 @@ import copy
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._validation import get_validation_stream, stream_metric
+from skcl.utils import check_int
 
 __all__ = ["EarlyStoppingPlugin"]
 
@@ -74,8 +75,7 @@ class EarlyStoppingPlugin(StrategyPlugin):
         return "max" if self.metric == "accuracy" else "min"
 
     def before_training_exp(self, strategy, experience) -> None:
-        if not isinstance(self.patience, int) or self.patience < 1:
-            raise ValueError(f"patience must be a positive integer; got {self.patience!r}.")
+        check_int(self.patience, "patience")
         if self.metric not in ("accuracy", "loss", "train_loss"):
             raise ValueError(
                 f"metric must be 'accuracy', 'loss' or 'train_loss'; got {self.metric!r}.")

@@ -6,13 +6,12 @@ import torch
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import (
-    check_number,
     experience_data,
     overlap,
     trainable_parameters,
     zero_pad,
 )
-from skcl.utils import eval_mode
+from skcl.utils import check_number, eval_mode
 
 __all__ = ["EWCPlugin", "fisher_diagonal"]
 

@@ -10,6 +10,7 @@ import torch
 
 from skcl.models import adapt_module
 from skcl.plugins._base import StrategyPlugin
+from skcl.utils import check_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from skcl.utils._data import TrainData
@@ -115,9 +116,7 @@ class GDumbPlugin(StrategyPlugin):
         self.mem_size = mem_size
 
     def before_training_exp(self, strategy, experience) -> None:
-        m = self.mem_size
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 1:
-            raise ValueError(f"mem_size must be a positive integer; got {m!r}.")
+        check_int(self.mem_size, "mem_size")
         if not hasattr(self, "initial_module_"):
             self.initial_module_ = copy.deepcopy(strategy.module_)
             return

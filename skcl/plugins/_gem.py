@@ -7,8 +7,6 @@ from scipy.optimize import nnls
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import (
-    check_number,
-    check_positive_int,
     experience_data,
     flat_grad,
     memory_gradient,
@@ -16,6 +14,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     write_flat_grad,
 )
+from skcl.utils import check_int, check_number
 
 __all__ = ["GEMPlugin", "gem_project"]
 
@@ -98,7 +97,7 @@ class GEMPlugin(StrategyPlugin):
         self.memory_strength = memory_strength
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_positive_int(self.patterns_per_experience, "patterns_per_experience")
+        check_int(self.patterns_per_experience, "patterns_per_experience")
         check_number(self.memory_strength, "memory_strength")
         if not hasattr(self, "memories_"):
             self.memories_ = []

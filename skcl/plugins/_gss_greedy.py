@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import eval_mode, extend_batch
+from skcl.utils import check_int, eval_mode, extend_batch
 
 __all__ = ["GSS_greedyPlugin"]
 
@@ -68,10 +68,8 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
         self.mem_strength = mem_strength
 
     def before_training_exp(self, strategy, experience) -> None:
-        for name in ("mem_size", "mem_strength"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}.")
+        check_int(self.mem_size, "mem_size")
+        check_int(self.mem_strength, "mem_strength")
     def _allocate(self, x: torch.Tensor) -> None:
         """Preallocate the memory from the first batch's sample shape."""
         self.memory_x_ = torch.zeros((self.mem_size, *x.shape[1:]), dtype=x.dtype)

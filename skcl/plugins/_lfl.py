@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.plugins._utils import check_number, coefficient_at, frozen_copy
+from skcl.plugins._utils import coefficient_at, frozen_copy
+from skcl.utils import check_number
 
 __all__ = ["LFLPlugin"]
 

@@ -10,6 +10,7 @@ from sklearn.base import clone
 
 from skcl.buffers import ExemplarsBuffer, ExperienceBalancedBuffer
 from skcl.plugins._base import StrategyPlugin
+from skcl.utils import check_int
 from skcl.utils._data import extend_batch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,13 +79,9 @@ class ReplayPlugin(StrategyPlugin):
 
     def _check(self) -> None:
         m = self.mem_size
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 0:
-            raise ValueError(f"mem_size must be a non-negative integer; got {m!r}.")
-        for name in ("batch_size", "batch_size_mem"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool)
-                                  or v < 1):
-                raise ValueError(f"{name} must be None or a positive integer; got {v!r}.")
+        check_int(m, "mem_size", low=0)
+        check_int(self.batch_size, "batch_size", allow_none=True)
+        check_int(self.batch_size_mem, "batch_size_mem", allow_none=True)
         sp = self.storage_policy
         if sp is not None:
             if not isinstance(sp, ExemplarsBuffer):

@@ -8,7 +8,8 @@ from fnmatch import fnmatch
 import torch
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.plugins._utils import check_number, coefficient_at, overlap, zero_pad
+from skcl.plugins._utils import coefficient_at, overlap, zero_pad
+from skcl.utils import check_number
 
 __all__ = ["SynapticIntelligencePlugin"]
 

@@ -2,7 +2,7 @@
 
 Frozen teachers (LwF, LFL), flattened gradients (A-GEM, GEM, SI), shape
 alignment for parameters that grew with the head (EWC, SI), per-experience
-coefficients and small parameter checks.
+coefficients.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ __all__ = [
     "overlap",
     "zero_pad",
     "coefficient_at",
-    "check_number",
     "random_subset",
     "experience_data",
 ]
@@ -129,30 +128,6 @@ def coefficient_at(value, index: int, name: str, fallback_last: bool = False) ->
         return float(values[-1])
     raise ValueError(f"{name} has {len(values)} values but experience {index} is being "
                      "trained; give one value per experience (or a single number).")
-
-
-def check_number(value, name: str, *, low: float | None = 0.0, high: float | None = None,
-                 low_open: bool = False, allow_list: bool = False) -> None:
-    """Validate a number (or, if ``allow_list``, a non-empty sequence of numbers)."""
-    if allow_list and not isinstance(value, numbers.Real) and isinstance(value, (Sequence,
-                                                                                 np.ndarray)):
-        if len(value) == 0:
-            raise ValueError(f"{name} must not be an empty sequence.")
-        for v in value:
-            check_number(v, name, low=low, high=high, low_open=low_open)
-        return
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
-        kind = "a number or a sequence of numbers" if allow_list else "a number"
-        raise ValueError(f"{name} must be {kind}; got {value!r}.")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got {value!r}.")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}; got {value!r}.")
-
-
-def check_positive_int(value, name: str) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
 
 
 def random_subset(data: TrainData, n: int, rng: np.random.Generator) -> TrainData:

@@ -13,7 +13,7 @@ from skcl.models._batch_renorm import _BatchRenorm
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._cwr_star import CWRStarPlugin, freeze_modules
 from skcl.strategies._base import BaseStrategy
-from skcl.utils import BatchIterator, TrainData, eval_mode
+from skcl.utils import BatchIterator, TrainData, check_int, eval_mode
 
 __all__ = ["AR1", "LatentReplayPlugin"]
 
@@ -100,9 +100,7 @@ class LatentReplayPlugin(StrategyPlugin):
         self.inc_step = inc_step
 
     def _check(self) -> None:
-        if not isinstance(self.rm_sz, (int, np.integer)) or isinstance(self.rm_sz, bool) \
-                or self.rm_sz < 0:
-            raise ValueError(f"rm_sz must be a non-negative integer; got {self.rm_sz!r}.")
+        check_int(self.rm_sz, "rm_sz", low=0)
         if not isinstance(self.inc_lr, (int, float)) or not self.inc_lr > 0:
             raise ValueError(f"inc_lr must be a positive number; got {self.inc_lr!r}.")
 

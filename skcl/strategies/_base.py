@@ -28,7 +28,14 @@ from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import as_named_streams, stream_from_groups
 from skcl.models import MLP, DynamicModule, adapt_module
 from skcl.plugins._base import HOOKS, StrategyPlugin
-from skcl.utils import BatchIterator, ModuleState, TrainData, eval_mode, make_batch
+from skcl.utils import (
+    BatchIterator,
+    ModuleState,
+    TrainData,
+    check_int,
+    eval_mode,
+    make_batch,
+)
 
 __all__ = ["BaseStrategy"]
 
@@ -204,16 +211,9 @@ class BaseStrategy(NeuralNetClassifier):
             )
 
     def _check_params(self) -> None:
-        def positive_int(name, allow_minus_one=False):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool) and (
-                v > 0 or (allow_minus_one and v == -1))
-            if not ok:
-                extra = " (or -1 for the whole experience)" if allow_minus_one else ""
-                raise ValueError(f"{name} must be a positive integer{extra}; got {v!r}.")
-
-        positive_int("batch_size", allow_minus_one=True)
-        positive_int("max_epochs")
+        check_int(self.batch_size, "batch_size", also=(-1,),
+                  hint=" (or -1 for the whole experience)")
+        check_int(self.max_epochs, "max_epochs")
         lr_ok = isinstance(self.lr, (int, float, np.floating)) and not isinstance(self.lr, bool)
         if not lr_ok or not self.lr >= 0:
             raise ValueError(f"lr must be a non-negative number; got {self.lr!r}.")

@@ -14,7 +14,7 @@ from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._icarl_loss import ICaRLLossPlugin
 from skcl.selection import herding_order
 from skcl.strategies._base import BaseStrategy
-from skcl.utils import TrainData, eval_mode
+from skcl.utils import TrainData, check_int, eval_mode
 
 __all__ = ["ICaRL", "ICaRLPlugin"]
 
@@ -79,9 +79,7 @@ class ICaRLPlugin(StrategyPlugin):
         self.fixed_memory = fixed_memory
 
     def before_training_exp(self, strategy, experience) -> None:
-        m = self.memory_size
-        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 1:
-            raise ValueError(f"memory_size must be a positive integer; got {m!r}.")
+        check_int(self.memory_size, "memory_size")
         module = strategy.module_
         if not (hasattr(module, "get_features") or hasattr(module, "feature_extractor")):
             _features(module, None)  # raises the explanatory error

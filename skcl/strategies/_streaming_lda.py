@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from skcl.strategies._base import BaseStrategy
+from skcl.utils import check_int
 
 __all__ = ["StreamingLDA"]
 
@@ -111,11 +112,8 @@ class StreamingLDA(BaseStrategy):
         eps = self.shrinkage_param
         if not isinstance(eps, (int, float, np.floating)) or not 0 <= eps <= 1:
             raise ValueError(f"shrinkage_param must be a number in [0, 1]; got {eps!r}.")
-        for name in ("input_size", "num_classes"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool)
-                                  or v < 1):
-                raise ValueError(f"{name} must be a positive integer or None; got {v!r}.")
+        check_int(self.input_size, "input_size", allow_none=True)
+        check_int(self.num_classes, "num_classes", allow_none=True)
 
     # ------------------------------------------------------------------ #
     # a frozen extractor and no optimizer
