@@ -188,7 +188,8 @@ def test_replay_with_other_storage_and_batch_sizes(digits_streams):
     n = len(train[1])
     n_batches = -(-n // 16)
     assert net.named_plugins_["recorder"].samples_[-1] == n + 8 * n_batches
-    assert "iterator_train__batch_size" not in vars(net)  # restored after the experience
+    assert net.train_batch_size_ is None  # only for the experience
+    assert net.get_params()["batch_size"] == 32  # no hyper-parameter was touched
 
 
 def test_bad_parameters_raise_and_leave_the_strategy_unchanged(digits_streams):

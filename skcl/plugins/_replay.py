@@ -100,11 +100,8 @@ class ReplayPlugin(StrategyPlugin):
             self.storage_ = storage
         elif self.storage_.max_size != self.mem_size:  # mem_size changed by set_params
             self.storage_.resize(self.mem_size)
-        self.saved_batch_size_ = None
-        if self.batch_size is not None:
-            # The current-data batch size: the strategy's iterator reads this key.
-            self.saved_batch_size_ = vars(strategy).get("iterator_train__batch_size", "unset")
-            strategy.iterator_train__batch_size = int(self.batch_size)
+        if self.batch_size is not None:  # the current data's minibatch size, this experience
+            strategy.train_batch_size_ = int(self.batch_size)
 
     def adapt_train_data(self, strategy, data: TrainData) -> TrainData:
         self.current_data_ = data
@@ -139,12 +136,6 @@ class ReplayPlugin(StrategyPlugin):
         return extend_batch(batch, *mem)
 
     def after_training_exp(self, strategy, experience) -> None:
-        if self.saved_batch_size_ is not None:
-            if self.saved_batch_size_ == "unset":
-                vars(strategy).pop("iterator_train__batch_size", None)
-            else:
-                strategy.iterator_train__batch_size = self.saved_batch_size_
-        self.saved_batch_size_ = None
         data = self.current_data_
         self.storage_.partial_fit(data.X, data.y, task_labels=data.task_labels,
                                   experience=strategy.n_experiences_)

@@ -122,6 +122,10 @@ class BaseStrategy(NeuralNetClassifier):
         The live plugins, holding all continual-learning state.
     units_by_task_ : dict
         Output units seen in each task label.
+    train_batch_size_ : int or None
+        During an experience: a minibatch size that a plugin set for this
+        experience's training data in ``before_training_exp`` (ReplayPlugin's
+        ``batch_size``); ``None`` uses ``batch_size``. Reset for every experience.
     module_, optimizer_, criterion_, history_
         As in skorch.
 
@@ -407,6 +411,7 @@ class BaseStrategy(NeuralNetClassifier):
         self.initialize_plugins()
         self.stop_requested_ = False
         self.experience_ = None
+        self.train_batch_size_ = None
         self.shuffle_generator_ = None
         return self
 
@@ -637,6 +642,7 @@ class BaseStrategy(NeuralNetClassifier):
             self._adapt_model(len(order), data)
             self.stop_requested_ = False
             self.experience_ = exp
+            self.train_batch_size_ = None
             self._call("before_training_exp", exp)
             for plugin in self.plugin_hooks_["adapt_train_data"]:
                 data = plugin.adapt_train_data(self, data)
@@ -645,6 +651,7 @@ class BaseStrategy(NeuralNetClassifier):
             self._call("after_training_exp", exp)
         self.n_experiences_ += 1
         self.experience_ = None
+        self.train_batch_size_ = None
         self.train_data_ = None
         self.eval_streams_ = None
         self.shuffle_generator_ = None
@@ -778,9 +785,12 @@ class BaseStrategy(NeuralNetClassifier):
             iterator = self.iterator_train if training else self.iterator_valid
             if iterator is DataLoader:
                 kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+                batch_size = kwargs.get("batch_size", self.batch_size)
+                if training and getattr(self, "train_batch_size_", None) is not None:
+                    batch_size = self.train_batch_size_  # set by a plugin for this experience
                 return BatchIterator(
                     dataset,
-                    kwargs.get("batch_size", self.batch_size),
+                    batch_size,
                     shuffle=bool(kwargs.get("shuffle", False)) and training,
                     generator=self.shuffle_generator_,
                     drop_last=bool(kwargs.get("drop_last", False)),
