@@ -744,8 +744,7 @@ class BaseStrategy(NeuralNetClassifier):
     @property
     def _default_callbacks(self):
         # Without a validation split there is no valid_loss or valid_acc to score (skorch
-        # would look them up, and miss, every epoch, and cache every batch's predictions
-        # for valid_acc); PrintLog stays quiet at verbose=0.
+        # would still call them every batch and epoch); PrintLog stays quiet at verbose=0.
         return [(name, _PrintLog() if name == "print_log" else cb)
                 for name, cb in super()._default_callbacks
                 if not (name in ("valid_loss", "valid_acc") and self.train_split is None)]
