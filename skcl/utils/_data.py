@@ -91,6 +91,10 @@ class BatchIterator:
     lets a plugin end an epoch early (``strategy.stop_training()``).
     """
 
+    #: Minibatches gathered at once when shuffling: one index_select per chunk, then
+    #: each minibatch is a slice (a view), cheaper than an index_select per minibatch.
+    chunk_batches = 32
+
     def __init__(self, data: TrainData, batch_size: int, shuffle: bool,
                  generator: torch.Generator | None = None, drop_last: bool = False,
                  should_stop: Callable[[], bool] | None = None):
@@ -104,10 +108,6 @@ class BatchIterator:
     def __len__(self) -> int:
         n, b = len(self.data), max(self.batch_size, 1)
         return n // b if self.drop_last else -(-n // b)
-
-    #: Minibatches gathered at once when shuffling: one index_select per chunk, then
-    #: each minibatch is a slice (a view), cheaper than an index_select per minibatch.
-    chunk_batches = 32
 
     def __iter__(self) -> Iterator:
         d, n, b = self.data, len(self.data), max(self.batch_size, 1)
