@@ -24,6 +24,7 @@ HOOKS = (
     "before_training_epoch",
     "adapt_batch",
     "before_training_iteration",
+    "after_forward",
     "compute_loss",
     "penalty",
     "after_backward",
@@ -58,6 +59,8 @@ class StrategyPlugin(BaseEstimator):
         A batch is ``(inputs, y)`` with ``inputs = {"x": X, "task_labels": t}``.
     ``before_training_iteration(strategy, batch)``
         Before the forward pass (A-GEM/GEM reference gradients).
+    ``after_forward(strategy, y_pred, y_true, inputs)``
+        The training forward pass is done: see the outputs (metrics, logging).
     ``compute_loss(strategy, y_pred, y_true, inputs) -> Tensor or None``
         Replace the criterion (the first plugin returning a tensor wins).
     ``penalty(strategy, y_pred, y_true, inputs) -> Tensor or None``
@@ -100,6 +103,10 @@ class StrategyPlugin(BaseEstimator):
         return batch
 
     def before_training_iteration(self, strategy: BaseStrategy, batch: Any) -> None:
+        pass
+
+    def after_forward(self, strategy: BaseStrategy, y_pred: torch.Tensor, y_true: torch.Tensor,
+                      inputs: dict) -> None:
         pass
 
     def compute_loss(self, strategy: BaseStrategy, y_pred: torch.Tensor, y_true: torch.Tensor,

@@ -185,7 +185,7 @@ class CWRStarPlugin(StrategyPlugin):
 
     def _current_counts(self, strategy, experience) -> np.ndarray:
         n_rows = self._layer(strategy).out_features
-        units = strategy._encode(np.asarray(experience.y).reshape(-1), strategy.class_order_)
+        units = strategy.encode_labels(np.asarray(experience.y).reshape(-1))
         counts = np.bincount(units, minlength=n_rows).astype(np.float64)
         extra = getattr(strategy, "_cwr_extra_counts", None)
         if extra is not None:  # AR1: the latent replay memory's classes

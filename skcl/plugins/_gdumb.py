@@ -123,7 +123,7 @@ class GDumbPlugin(StrategyPlugin):
         fresh = copy.deepcopy(self.initial_module_)
         adapt_module(fresh, len(strategy.class_order_), strategy.units_by_task_)
         strategy.module_ = fresh.to(strategy.device)
-        strategy._rebuild_optimizer(keep_state=False)
+        strategy.rebuild_optimizer(keep_state=False)
 
     def adapt_train_data(self, strategy, data: TrainData) -> TrainData:
         memory = getattr(self, "memory_", None)

@@ -142,11 +142,4 @@ def experience_data(strategy: BaseStrategy) -> TrainData:
     Unlike ``strategy.train_data_`` this never includes samples another plugin
     added (replay in concat mode).
     """
-    from skcl.utils._data import TrainData
-
-    exp = strategy.experience_
-    X = strategy._validate_X(exp.X, reset=False)
-    y = np.asarray(exp.y)
-    units = strategy._encode(y.ravel() if y.ndim == 2 else y, strategy.class_order_)
-    return TrainData(X, torch.as_tensor(units, dtype=torch.long),
-                     torch.as_tensor(exp.task_labels, dtype=torch.long))
+    return strategy.current_experience_data()

@@ -37,7 +37,7 @@ def stream_metric(strategy, stream, metric: str) -> float:
             if not known.any():
                 continue
             logits = strategy.forward_logits(exp)[torch.as_tensor(known)]
-            units = torch.as_tensor(strategy._encode(y[known], order))
+            units = torch.as_tensor(strategy.encode_labels(y[known]))
             total += float(torch.nn.functional.cross_entropy(logits, units, reduction="sum"))
             count += int(known.sum())
         return total / max(count, 1)

@@ -130,7 +130,7 @@ class LatentReplayPlugin(StrategyPlugin):
             m.max_r_max, m.max_d_max, m.r_d_max_inc_step = self.max_r_max, self.max_d_max, 0.0
             m.r_max.fill_(self.max_r_max)
             m.d_max.fill_(self.max_d_max)
-        strategy._rebuild_optimizer(keep_state=False)
+        strategy.rebuild_optimizer(keep_state=False)
         for group in strategy.optimizer_.param_groups:
             group["lr"] = self.inc_lr
 

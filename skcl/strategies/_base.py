@@ -122,6 +122,10 @@ class BaseStrategy(NeuralNetClassifier):
         The live plugins, holding all continual-learning state.
     units_by_task_ : dict
         Output units seen in each task label.
+    trained_units_ : ndarray of int64
+        Output units that received training samples in earlier experiences:
+        during an experience, the "old" classes (whatever ``classes=`` fixed up
+        front). Updated after ``after_training_exp``.
     train_batch_size_ : int or None
         During an experience: a minibatch size that a plugin set for this
         experience's training data in ``before_training_exp`` (ReplayPlugin's
@@ -404,7 +408,8 @@ class BaseStrategy(NeuralNetClassifier):
         self._check_params()
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.rng_ = np.random.default_rng(self.seed_)
-        for attr in ("class_order_", "units_by_task_", "n_experiences_", "fixed_classes_"):
+        for attr in ("class_order_", "units_by_task_", "n_experiences_", "fixed_classes_",
+                     "trained_units_"):
             vars(self).pop(attr, None)
         with self._torch_seed(self.seed_):
             super().initialize()
@@ -514,6 +519,22 @@ class BaseStrategy(NeuralNetClassifier):
         if len(t) != n_samples:
             raise ValueError(f"X has {n_samples} samples but task_labels has {len(t)}.")
         return torch.as_tensor(t, dtype=torch.long)
+
+    def encode_labels(self, y) -> np.ndarray:
+        """Output-unit indices (int64) of the labels ``y`` (all must be in ``classes_``)."""
+        y = np.asarray(y)
+        return self._encode(y.ravel() if y.ndim == 2 else y, self.class_order_).astype(np.int64)
+
+    def current_experience_data(self) -> TrainData:
+        """The current experience's own samples as :class:`TrainData` (labels as units).
+
+        Unlike ``train_data_`` this never includes samples a plugin added
+        (replay in concat mode). Only valid during an experience.
+        """
+        exp = self.experience_
+        X = self._validate_X(exp.X, reset=False)
+        return TrainData(X, torch.as_tensor(self.encode_labels(exp.y), dtype=torch.long),
+                         torch.as_tensor(exp.task_labels, dtype=torch.long))
 
     def _encode(self, y: np.ndarray, order: np.ndarray) -> np.ndarray:
         sorter = np.argsort(order)
@@ -629,6 +650,7 @@ class BaseStrategy(NeuralNetClassifier):
             self.fixed_classes_ = classes is not None
             self.n_experiences_ = 0
             self.units_by_task_ = {}
+            self.trained_units_ = np.zeros(0, dtype=np.int64)
         self.class_order_ = order
         units = self._encode(y_arr, order)
         for task in np.unique(t.numpy()):
@@ -649,6 +671,7 @@ class BaseStrategy(NeuralNetClassifier):
             self.train_data_ = data
             super().partial_fit(data, None, **fit_params)
             self._call("after_training_exp", exp)
+        self.trained_units_ = np.union1d(self.trained_units_, units).astype(np.int64)
         self.n_experiences_ += 1
         self.experience_ = None
         self.train_batch_size_ = None
@@ -671,8 +694,15 @@ class BaseStrategy(NeuralNetClassifier):
                     "growing head (skcl.models.IncrementalClassifier) or a wider output layer."
                 )
 
+    def rebuild_optimizer(self, keep_state: bool = True) -> None:
+        """New optimizer over the current parameters; unchanged ones keep their state.
+
+        Call it after a structural change to ``module_`` (new or replaced
+        parameters). ``keep_state=False`` drops momentum and the like.
+        """
+        self._rebuild_optimizer(keep_state)
+
     def _rebuild_optimizer(self, keep_state: bool = True) -> None:
-        """New optimizer over the current parameters; unchanged ones keep their state."""
         old_state = self.optimizer_.state if keep_state else {}
         lrs = [g["lr"] for g in self.optimizer_.param_groups]
         self.initialize_optimizer()
@@ -858,6 +888,8 @@ class BaseStrategy(NeuralNetClassifier):
         self._set_training(True)
         Xi, yi = batch if type(batch) is tuple else unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
+        for plugin in self.plugin_hooks_["after_forward"]:
+            plugin.after_forward(self, y_pred, yi, Xi)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
