@@ -1,0 +1,210 @@
+"""The skorch seams of the training loop (every use of a skorch private lives here)."""
+
+from __future__ import annotations
+
+import torch
+from skorch.callbacks import Callback, PrintLog
+from skorch.dataset import unpack_data
+from skorch.history import History
+from skorch.utils import TeeGenerator
+from torch.utils.data import DataLoader
+
+from skcl.utils import (
+    BatchIterator,
+    TrainData,
+)
+
+__all__ = ["SkorchLoop"]
+
+
+class _PrintLog(PrintLog):
+    """skorch's PrintLog, which skips building its table when ``verbose=0``."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if net.verbose:
+            super().on_epoch_end(net, **kwargs)
+
+
+class _History(History):
+    """skorch's History with a fast path for integer indices.
+
+    skorch records every batch through ``history[-1]``, which its general
+    index parser handles in ~5 us; plain integer indices go straight to the list.
+    """
+
+    def __getitem__(self, i):
+        if type(i) is int:
+            return list.__getitem__(self, i)
+        return super().__getitem__(i)
+
+
+class SkorchLoop:
+    """Part of :class:`~skcl.strategies.BaseStrategy`.
+
+    The skorch seams of the training loop; every use of a
+    skorch private lives here."""
+
+    @property
+    def _default_callbacks(self):
+        # Without a validation split there is no valid_loss or valid_acc to score (skorch
+        # would still call them every batch and epoch); PrintLog stays quiet at verbose=0.
+        return [(name, _PrintLog() if name == "print_log" else cb)
+                for name, cb in super()._default_callbacks
+                if not (name in ("valid_loss", "valid_acc") and self.train_split is None)]
+
+    def initialize_history(self):
+        self.history_ = _History()
+        return self
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every callback for every event, twice per batch; most callbacks
+        # only listen to epoch events, so call just the ones that override the event.
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in self._listeners(method_name):
+            getattr(cb, method_name)(self, **cb_kwargs)
+
+    def _listeners(self, method_name: str) -> list:
+        callbacks = self.callbacks_
+        index = vars(self).get("callback_index_")
+        if index is None or index[0] is not callbacks or index[1] != len(callbacks):
+            index = (callbacks, len(callbacks), {})
+            self.callback_index_ = index
+        table = index[2]
+        if method_name not in table:
+            base = getattr(Callback, method_name, None)
+            table[method_name] = [
+                cb for _, cb in callbacks
+                if base is None or getattr(type(cb), method_name, None) is not base
+            ]
+        return table[method_name]
+
+    def check_data(self, X, y=None):
+        # Classes are tracked by partial_fit (skorch's version would reset them).
+        pass
+
+    def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, TrainData):
+            iterator = self.iterator_train if training else self.iterator_valid
+            if iterator is DataLoader:
+                kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+                batch_size = kwargs.get("batch_size", self.batch_size)
+                if training and getattr(self, "train_batch_size_", None) is not None:
+                    batch_size = self.train_batch_size_  # set by a plugin for this experience
+                return BatchIterator(
+                    dataset,
+                    batch_size,
+                    shuffle=bool(kwargs.get("shuffle", False)) and training,
+                    generator=self.shuffle_generator_,
+                    drop_last=bool(kwargs.get("drop_last", False)),
+                    should_stop=self._should_stop if training else None,
+                )
+        return super().get_iterator(dataset, training=training)
+
+    def _set_training(self, training=True):
+        # skorch calls this on every batch; walking the module tree each time costs ~10%
+        # on small models. Only flip when the top-level mode differs, which also keeps
+        # sub-modules a plugin froze in eval mode (CWR*, AR1) as the plugin left them.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
+    def _should_stop(self) -> bool:
+        return self.stop_requested_
+
+    def stop_training(self) -> None:
+        """Ask the loop to end the current experience after this minibatch."""
+        self.stop_requested_ = True
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict) and "task_labels" in x and "x" in x:
+            inputs = x["x"].to(self.device)
+            if getattr(self.module_, "is_multi_task", False):
+                return self.module_(inputs, x["task_labels"].to(self.device), **fit_params)
+            return self.module_(inputs, **fit_params)
+        return super().infer(x, **fit_params)
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step, with the plugin hooks around it.
+
+        skorch's own ``train_step`` with one change: the ``on_grad_computed``
+        event (and the parameter generator it carries) is only built when a
+        plugin or callback listens to it. The closure is kept, so optimizers
+        that re-evaluate the loss (LBFGS) work; batch adaptation happens once,
+        outside it.
+        """
+        hooks = self.plugin_hooks_  # loops over plugins inlined: this runs every minibatch
+        for plugin in hooks["adapt_batch"]:
+            batch = plugin.adapt_batch(self, batch)
+        for plugin in hooks["before_training_iteration"]:
+            plugin.before_training_iteration(self, batch)
+        accumulator = self.get_train_step_accumulator()
+        grad_listeners = bool(hooks["after_backward"] or self._listeners("on_grad_computed"))
+
+        def step_fn():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            accumulator.store_step(step)
+            if grad_listeners:
+                self.notify("on_grad_computed",
+                            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                            batch=batch, training=True)
+            return step["loss"]
+
+        self._step_optimizer(step_fn)
+        for plugin in hooks["after_training_iteration"]:
+            plugin.after_training_iteration(self, batch)
+        return accumulator.get_step()
+
+    def train_step_single(self, batch, **fit_params):
+        # skorch's, minus the generic unpacking: our iterators yield (inputs, y) pairs.
+        self._set_training(True)
+        Xi, yi = batch if type(batch) is tuple else unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        for plugin in self.plugin_hooks_["after_forward"]:
+            plugin.after_forward(self, y_pred, yi, Xi)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = None
+        if training:
+            for plugin in self.plugin_hooks_["compute_loss"]:
+                loss = plugin.compute_loss(self, y_pred, y_true, X)
+                if loss is not None:
+                    break
+        if loss is None:
+            if type(y_true) is torch.Tensor and not isinstance(self.criterion_, torch.nn.NLLLoss):
+                # skorch's path (to_tensor + the NLLLoss log) reduced to what applies here
+                loss = self.criterion_(y_pred, y_true.to(y_pred.device))
+            else:
+                loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training:
+            for plugin in self.plugin_hooks_["penalty"]:
+                term = plugin.penalty(self, y_pred, y_true, X)
+                if term is not None:
+                    loss = loss + term
+        return loss
+
+    def on_grad_computed(self, net, named_parameters, X=None, y=None, training=False, **kwargs):
+        self._call("after_backward")
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+        self.history.record("experience", self.n_experiences_)
+        self._call("before_training_epoch")
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                             **kwargs)
+        self._call("after_training_epoch")
+        if self.stop_requested_:
+            raise KeyboardInterrupt  # skorch's own way to end partial_fit early
+
+    def evaluation_step(self, batch, training=False):
+        Xi, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.infer(Xi)
