@@ -191,3 +191,168 @@ def test_parametric_buffer_ranks_with_its_selection_strategy():
     assert sorted(buf.X_.ravel().tolist()) == [1.0, 2.0, 10.0, 11.0]
     buf.resize(2)
     assert sorted(buf.X_.ravel().tolist()) == [2.0, 11.0]
+
+
+# -- per-sample extra fields ------------------------------------------------------
+def _buf_state(buf):
+    """Everything a buffer holds, as comparable Python values (rng included)."""
+    out = {}
+    for k, v in vars(buf).items():
+        if k == "rng_":
+            out[k] = v.bit_generator.state
+        elif isinstance(v, dict):
+            out[k] = {n: np.asarray(a).tolist() for n, a in v.items()}
+        elif isinstance(v, (np.ndarray, torch.Tensor)):
+            out[k] = (type(v).__name__, str(v.dtype), np.asarray(v).tolist())
+        else:
+            out[k] = v
+    return out
+
+
+@settings(max_examples=20, deadline=None)
+@given(stream=streams, max_size=st.integers(0, 12), which=st.integers(0, 4),
+       use_torch=st.booleans())
+def test_fields_stay_aligned_through_every_policy(stream, max_size, which, use_torch):
+    # each sample's field rows are a function of its input row: alignment is checkable
+    buf = BUFFERS[which](max_size=max_size, random_state=0)
+    rng = np.random.default_rng(0)
+    for labels in stream:
+        y = np.asarray(labels)
+        X = rng.normal(size=(len(y), 3)).astype(np.float32)
+        fields = {"logits": np.c_[X.sum(1), -X[:, 0]], "step": (X[:, 1] * 1e6).astype(np.int64)}
+        if use_torch:
+            X, y = torch.as_tensor(X), torch.as_tensor(y)
+            fields = {k: torch.as_tensor(v) for k, v in fields.items()}
+        buf.partial_fit(X, y, fields=fields)
+    for new_size in (max_size, max_size // 2):
+        buf.resize(new_size)
+        Xs, f = np.asarray(buf.X_), buf.fields_
+        assert set(f) == {"logits", "step"} and len(f["logits"]) == len(Xs)
+        assert isinstance(f["logits"], torch.Tensor) == use_torch
+        assert np.array_equal(np.asarray(f["logits"]), np.c_[Xs.sum(1), -Xs[:, 0]])
+        assert np.array_equal(np.asarray(f["step"]), (Xs[:, 1] * 1e6).astype(np.int64))
+        assert np.asarray(f["step"]).dtype == np.int64
+    if len(buf):
+        Xs, ys, ts, fs = buf.sample(3, random_state=1, return_fields=True)
+        Xs = np.asarray(Xs)
+        assert np.array_equal(np.asarray(fs["logits"]), np.c_[Xs.sum(1), -Xs[:, 0]])
+
+
+def test_fields_are_checked_kept_on_device_and_pickled():
+    import pickle
+
+    buf = ReservoirSamplingBuffer(max_size=4, random_state=0)
+    X = torch.randn(6, 2)
+    buf.partial_fit(X, torch.arange(6), fields={"logits": torch.randn(6, 3, dtype=torch.float16)})
+    assert buf.fields_["logits"].dtype == torch.float16  # compact: the dtype given is kept
+    assert buf.fields_["logits"].device == buf.X_.device and buf.fields_["logits"].shape == (4, 3)
+    before = _buf_state(buf)
+    with pytest.raises(ValueError, match=r"names the buffer stores \['logits'\]"):
+        buf.partial_fit(X, torch.arange(6))
+    with pytest.raises(ValueError, match=r"shape \(4,\) but the buffer stores samples of shape "
+                                         r"\(3,\)"):
+        buf.partial_fit(X, torch.arange(6), fields={"logits": torch.zeros(6, 4)})
+    with pytest.raises(ValueError, match="one entry per sample"):
+        buf.partial_fit(X, torch.arange(6), fields={"logits": torch.zeros(5, 3)})
+    assert _buf_state(buf) == before
+    restored = pickle.loads(pickle.dumps(buf))
+    assert _buf_state(restored) == before
+
+
+# -- a rejected update changes nothing (issue 12, item 7) --------------------------
+def _fixed_three_classes():
+    buf = ClassBalancedBuffer(max_size=9, adaptive_size=False, total_num_classes=3,
+                              random_state=0)
+    buf.partial_fit(np.arange(12.0).reshape(6, 2), np.array([0, 0, 1, 1, 2, 2]),
+                    fields={"z": np.arange(6)})
+    return buf
+
+
+def test_rejected_fourth_class_leaves_the_buffer_bit_identical():
+    buf = _fixed_three_classes()
+    before = _buf_state(buf)
+    with pytest.raises(ValueError, match=r"4 groups seen \(classes \[0, 1, 2\] held, \[3\] new\)"
+                                         r" but total_num_classes=3"):
+        buf.partial_fit(np.ones((2, 2)), np.array([0, 3]), fields={"z": np.arange(2)})
+    assert _buf_state(buf) == before
+    # and the same next update as an untouched twin gives the same result
+    twin = _fixed_three_classes()
+    for b in (buf, twin):
+        b.partial_fit(np.ones((4, 2)), np.array([0, 1, 2, 2]), fields={"z": np.arange(4)})
+    assert _buf_state(buf) == _buf_state(twin)
+
+
+def test_rejected_fit_keeps_the_old_memory():
+    buf = _fixed_three_classes()
+    before = _buf_state(buf)
+    with pytest.raises(ValueError, match="total_num_classes=3"):
+        buf.fit(np.ones((4, 2)), np.array([0, 1, 2, 3]), fields={"z": np.arange(4)})
+    assert _buf_state(buf) == before
+
+
+@pytest.mark.parametrize("first_torch", [False, True])
+def test_mixing_numpy_and_torch_of_other_widths_names_the_shapes(first_torch):
+    buf = ReservoirSamplingBuffer(max_size=5, random_state=0)
+    X3 = np.zeros((4, 3), dtype=np.float32)
+    X4 = np.zeros((2, 4), dtype=np.float32)
+    first, second = (torch.as_tensor(X3), X4) if first_torch else (X3, torch.as_tensor(X4))
+    buf.partial_fit(first, np.arange(4))
+    before = _buf_state(buf)
+    with pytest.raises(ValueError, match=r"X has 4 features.*expecting 3.*X has shape \(2, 4\) "
+                                         r"\(samples of shape \(4,\)\) but the buffer holds "
+                                         r"samples of shape \(3,\)"):
+        buf.partial_fit(second, np.arange(2))
+    assert _buf_state(buf) == before
+
+
+@pytest.mark.parametrize("first,second,match", [
+    ([0, 1, 2], ["a", "b"], r"seen number labels \[0, 1, 2\] but got string labels"),
+    (["a", "b"], [1, 2], r"seen string labels \['a', 'b'\] but got number labels \[1, 2\]"),
+    ([0, 1, 2], [1.0, 2.5], r"seen integer labels \[0, 1, 2\] but got non-integral labels "
+                            r"\[2.5\]"),
+])
+def test_labels_changing_type_are_rejected(first, second, match):
+    buf = ReservoirSamplingBuffer(max_size=10, random_state=0)
+    buf.partial_fit(np.zeros((len(first), 2)), np.array(first))
+    before = _buf_state(buf)
+    with pytest.raises(ValueError, match=match):
+        buf.partial_fit(np.zeros((len(second), 2)), np.array(second))
+    assert _buf_state(buf) == before
+
+
+def test_integral_float_labels_join_integer_labels():
+    buf = ReservoirSamplingBuffer(max_size=10, random_state=0)
+    buf.partial_fit(np.zeros((2, 2)), np.array([0, 1]))
+    buf.partial_fit(np.zeros((2, 2)), np.array([2.0, 1.0]))
+    assert buf.y_.dtype.kind == "i" and sorted(buf.y_.tolist()) == [0, 1, 1, 2]
+    tbuf = ReservoirSamplingBuffer(max_size=10, random_state=0)
+    tbuf.partial_fit(torch.zeros(2, 2), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="non-integral labels"):
+        tbuf.partial_fit(torch.zeros(1, 2), torch.tensor([0.5]))
+    tbuf.partial_fit(torch.zeros(1, 2), torch.tensor([3.0]))
+    assert tbuf.y_.dtype == torch.int64 and tbuf.classes_.tolist() == [0, 1, 3]
+
+
+# -- feature names (issue 10, item 6) -----------------------------------------------
+def test_feature_names_out_and_pandas_output_in_a_pipeline():
+    pd = pytest.importorskip("pandas")
+    from sklearn.preprocessing import StandardScaler
+
+    from skcl.pipeline import make_pipeline
+    from skcl.strategies import Naive
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)).astype(np.float32), columns=["a", "b", "c"])
+    y = np.arange(40) % 2
+    buf = ReservoirSamplingBuffer(max_size=10, random_state=0).fit(X, y)
+    assert buf.get_feature_names_out().tolist() == ["a", "b", "c"]
+    assert ReservoirSamplingBuffer(5).fit(torch.zeros(2, 2), [0, 1]).get_feature_names_out(
+    ).tolist() == ["x0", "x1"]
+    pipe = make_pipeline(StandardScaler(), ReservoirSamplingBuffer(max_size=10, random_state=0),
+                         Naive(module__hidden_sizes=(4,), random_state=0))
+    pipe.set_output(transform="pandas")
+    pipe.partial_fit(X, y, classes=[0, 1])
+    Xt = pipe[:-1].transform(X)
+    assert isinstance(Xt, pd.DataFrame) and Xt.columns.tolist() == ["a", "b", "c"]
+    assert pipe[:-1].get_feature_names_out().tolist() == ["a", "b", "c"]
+    assert pipe.predict(X).shape == (40,)

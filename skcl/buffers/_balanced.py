@@ -97,6 +97,19 @@ class BalancedExemplarsBuffer(ExemplarsBuffer):
     def _new_keys(self, X, y, t, e, n_old: int) -> np.ndarray:
         return np.concatenate([self.keys_, self.rng_.random(len(X) - n_old)])
 
+    def _validate_groups(self, y, t, e) -> None:
+        if self.adaptive_size:
+            return
+        g = self._group_of(y, t, e)
+        known = getattr(self, "groups_", g[:0])
+        new = np.setdiff1d(np.unique(g), known)
+        if len(known) + len(new) > self._total():
+            raise ValueError(
+                f"{len(known) + len(new)} groups seen ({self._group_name} {known.tolist()} "
+                f"held, {new.tolist()} new) but {self._total_param}={self._total()}.")
+
+    _group_name = "task labels"
+
     def quotas(self) -> dict:
         """The current quota of each group seen so far."""
         groups = getattr(self, "groups_", np.zeros(0))
@@ -158,6 +171,7 @@ class ExperienceBalancedBuffer(BalancedExemplarsBuffer):
     """
 
     _total_param = "num_experiences"
+    _group_name = "experiences"
 
     def __init__(self, max_size: int = 200, *, adaptive_size: bool = True,
                  num_experiences: int | None = None, random_state=None):
@@ -196,6 +210,7 @@ class ClassBalancedBuffer(BalancedExemplarsBuffer):
     """
 
     _total_param = "total_num_classes"
+    _group_name = "classes"
 
     def __init__(self, max_size: int = 200, *, adaptive_size: bool = True,
                  total_num_classes: int | None = None, random_state=None):

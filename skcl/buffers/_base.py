@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import numbers
 from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -58,7 +60,31 @@ def _per_sample(value, n: int, name: str, default: int) -> np.ndarray:
     return arr
 
 
-class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+def _label_kind(y) -> str:
+    """``"number"`` or ``"string"``: the kind of a label array (object arrays are inspected)."""
+    if _is_torch(y):
+        return "number"
+    y = np.asarray(y)
+    if y.dtype.kind in "biuf":
+        return "number"
+    if y.dtype.kind in "US":
+        return "string"
+    kinds = {"string" if isinstance(v, (str, bytes)) else
+             "number" if isinstance(v, (numbers.Number, np.number)) else type(v).__name__
+             for v in y.ravel().tolist()}
+    if len(kinds) == 1:
+        return kinds.pop()
+    if not kinds:
+        return "number"
+    raise ValueError(f"y mixes label types ({', '.join(sorted(kinds))}); use one type.")
+
+
+def _shape(a) -> tuple:
+    return tuple(int(d) for d in (a.shape if hasattr(a, "shape") else np.shape(a)))
+
+
+class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
+                      metaclass=ABCMeta):
     """Base class of exemplar buffers: a memory of at most ``max_size`` samples.
 
     A buffer is a scikit-learn estimator. :meth:`partial_fit` adds one
@@ -69,9 +95,15 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     output-unit indices) stay tensors. Nothing is stored per sample as a
     Python object.
 
+    Each exemplar can carry extra per-sample fields (``fields=`` in
+    :meth:`partial_fit`, stored in ``fields_``): they follow the exemplar
+    through every policy, :meth:`resize`, pickling and a strategy's rollback.
+
     In a pipeline (:mod:`skcl.pipeline`) a buffer is a resampling step:
     :meth:`fit_resample` returns the new data together with the stored
-    exemplars, and :meth:`transform` is the identity.
+    exemplars, and :meth:`transform` is the identity (so
+    :meth:`get_feature_names_out` returns the input feature names, and
+    ``Pipeline.set_output(transform="pandas")`` works through a buffer).
 
     Every policy ranks the samples it holds by a priority ``keys_`` (higher
     is kept first); :meth:`resize` keeps the highest-ranked ones.
@@ -94,6 +126,14 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         Samples offered to the buffer so far.
     n_updates_ : int
         Calls to :meth:`partial_fit` (experiences) so far.
+    fields_ : dict of str to array or Tensor
+        Extra per-sample values given to :meth:`partial_fit` (``fields=``),
+        aligned with ``X_`` (same type and device), for instance the logits
+        at insertion time of dark experience replay.
+    classes_ : ndarray
+        Sorted labels offered to the buffer so far (held or not).
+    n_features_in_ : int
+        Features (``X.shape[1]``) of the samples.
     """
 
     def __init__(self, max_size: int = 200, *, random_state=None):
@@ -121,41 +161,146 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     def _check_params(self) -> None:
         check_int(self.max_size, "max_size", low=0)
 
-    # -- validation -----------------------------------------------------------
-    def _validate(self, X, y, task_labels, experience, reset: bool):
+    # -- validation (no attribute of the buffer changes here) ----------------
+    def _validate(self, X, y, task_labels, experience, fields, first: bool):
+        """Validated ``(X, y, t, e, fields)``; raises before anything is stored."""
+        if not first:
+            stored, new = _shape(self.X_)[1:], _shape(X)[1:]
+            if stored != new:
+                width = new[0] if new else 1
+                raise ValueError(
+                    f"X has {width} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input: X has shape {_shape(X)} "
+                    f"(samples of shape {new}) but the buffer holds samples of shape {stored} "
+                    f"(X_ has shape {_shape(self.X_)}).")
         if _is_torch(X):
             if X.ndim < 1 or len(X) == 0:
                 raise ValueError("Empty input: X has 0 samples.")
-            if reset:
-                self.n_features_in_ = int(X.shape[1]) if X.ndim > 1 else 1
             y = torch.as_tensor(y) if not _is_torch(y) else y
             if y.ndim != 1 or len(y) != len(X):
                 raise ValueError(f"y must be 1-d with {len(X)} entries; got shape "
                                  f"{tuple(y.shape)}.")
         else:
-            X, y = validate_data(self, X, y, reset=reset, allow_nd=True, dtype=None
+            # the first call records n_features_in_ (and feature names): restored on failure
+            X, y = validate_data(self, X, y, reset=first, allow_nd=True, dtype=None
                                  if getattr(X, "dtype", None) is not None
                                  and np.issubdtype(X.dtype, np.number) else "numeric")
             y = column_or_1d(y, warn=True)
+        if first and _is_torch(X):
+            self.n_features_in_ = int(X.shape[1]) if X.ndim > 1 else 1
+        if not first:
+            y = self._check_label_type(y)
         n = len(X)
         default_exp = getattr(self, "n_updates_", 0)
         t = _per_sample(task_labels, n, "task_labels", 0)
         e = _per_sample(experience, n, "experience", default_exp)
-        return X, y, t, e
+        return X, y, t, e, self._validate_fields(fields, n, X, first)
+
+    def _check_label_type(self, y):
+        """``y`` in the stored labels' type; a clear error when the label type changed."""
+        old, new = _label_kind(self.y_), _label_kind(y)
+        seen = getattr(self, "classes_", np.zeros(0)).tolist()
+        if old != new:
+            raise ValueError(f"The labels changed type: the buffer has seen {old} labels "
+                             f"{seen} but got {new} labels {np.unique(_to_numpy(y)).tolist()}.")
+        if old == "number" and not _is_torch(self.y_) and self.y_.dtype.kind in "biu":
+            y_np = _to_numpy(y)
+            if y_np.dtype.kind == "f":
+                if not np.all(np.isfinite(y_np)) or np.any(y_np != np.round(y_np)):
+                    bad = np.unique(y_np[~np.isfinite(y_np) | (y_np != np.round(y_np))])
+                    raise ValueError(f"The labels changed type: the buffer has seen integer "
+                                     f"labels {seen} but got non-integral labels "
+                                     f"{bad.tolist()}.")
+                y = y.astype(self.y_.dtype) if not _is_torch(y) else y
+        elif old == "number" and _is_torch(self.y_):
+            y_t = torch.as_tensor(_to_numpy(y)) if not _is_torch(y) else y
+            if not self.y_.is_floating_point() and y_t.is_floating_point():
+                frac = y_t != torch.round(y_t)
+                if bool(frac.any()) or not bool(torch.isfinite(y_t).all()):
+                    raise ValueError(f"The labels changed type: the buffer has seen integer "
+                                     f"labels {seen} but got non-integral labels "
+                                     f"{torch.unique(y_t[frac]).tolist()}.")
+                y = y_t.to(self.y_.dtype)
+        return y
+
+    def _validate_fields(self, fields, n: int, X, first: bool) -> dict:
+        """Per-sample extra fields, converted to ``X``'s array type and device."""
+        fields = {} if fields is None else dict(fields)
+        for name in fields:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"Field names must be identifiers; got {name!r}.")
+        if not first:
+            stored = getattr(self, "fields_", {})
+            if set(fields) != set(stored):
+                raise ValueError(f"fields must have the names the buffer stores "
+                                 f"{sorted(stored)}; got {sorted(fields)}.")
+        out = {}
+        for name, value in fields.items():
+            if _is_torch(X):
+                value = (value.detach() if _is_torch(value)
+                         else torch.as_tensor(np.asarray(value))).to(X.device)
+            else:
+                value = _to_numpy(value)
+            shape = _shape(value)
+            if len(shape) == 0 or shape[0] != n:
+                raise ValueError(f"Field {name!r} has shape {shape}; it needs one entry per "
+                                 f"sample ({n}).")
+            if not first:
+                ref = _shape(self.fields_[name])[1:]
+                if shape[1:] != ref:
+                    raise ValueError(f"Field {name!r} has samples of shape {shape[1:]} but "
+                                     f"the buffer stores samples of shape {ref}.")
+            out[name] = value
+        return out
+
+    def _validate_groups(self, y: np.ndarray, t: np.ndarray, e: np.ndarray) -> None:
+        """Raise if the policy cannot accept these samples (before anything changes)."""
 
     # -- the verbs ------------------------------------------------------------
+    _STATE = ("X_", "y_", "task_labels_", "experience_ids_", "keys_", "n_seen_", "n_updates_",
+              "rng_", "n_features_in_", "feature_names_in_", "groups_", "group_counts_",
+              "fields_", "classes_")
+
     def _reset(self) -> None:
-        for attr in ("X_", "y_", "task_labels_", "experience_ids_", "keys_", "n_seen_",
-                     "n_updates_", "rng_", "n_features_in_", "groups_", "group_counts_"):
+        for attr in self._STATE:
             vars(self).pop(attr, None)
 
-    def fit(self, X, y, *, task_labels=None, experience=None):
-        """Empty the memory, then add ``X`` (see :meth:`partial_fit`)."""
-        self._reset()
-        return self.partial_fit(X, y, task_labels=task_labels, experience=experience)
+    def fit(self, X, y, *, task_labels=None, experience=None, fields=None):
+        """Empty the memory, then add ``X`` (see :meth:`partial_fit`).
 
-    def partial_fit(self, X, y, *, task_labels=None, experience=None):
+        A rejected call leaves the buffer as it was.
+        """
+        saved = self._save_state()
+        self._reset()
+        try:
+            return self.partial_fit(X, y, task_labels=task_labels, experience=experience,
+                                    fields=fields)
+        except BaseException:
+            self._load_state(saved)
+            raise
+
+    def _save_state(self) -> dict:
+        state = {k: v for k, v in vars(self).items() if k in self._STATE}
+        if "rng_" in state:
+            state["rng_state_"] = copy.deepcopy(state["rng_"].bit_generator.state)
+        return state
+
+    def _load_state(self, state: dict) -> None:
+        state = dict(state)
+        rng_state = state.pop("rng_state_", None)
+        self._reset()
+        vars(self).update(state)
+        if rng_state is not None:
+            self.rng_.bit_generator.state = rng_state
+
+    def partial_fit(self, X, y, *, task_labels=None, experience=None, fields=None):
         """Add one experience to the memory under the buffer's policy.
+
+        The input is validated before the memory changes: a rejected call
+        (malformed input, a label type different from the labels seen so far,
+        a class or group over a fixed-size buffer's limit, fields that do not
+        match) raises a ``ValueError`` and leaves the buffer exactly as it was,
+        its random generator included.
 
         Parameters
         ----------
@@ -165,6 +310,12 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             Task label(s); 0 when omitted.
         experience : int or array-like of shape (n_samples,), default=None
             Experience id(s); by default the number of previous calls.
+        fields : dict of str to array-like or Tensor, default=None
+            Extra per-sample values kept with each exemplar (for instance the
+            logits at insertion time), each with ``n_samples`` rows. The first
+            call fixes the names and the shape of a row; they are stored in
+            ``fields_`` with ``X``'s array type and device and stay aligned
+            with ``X_`` through every policy and :meth:`resize`.
 
         Returns
         -------
@@ -172,7 +323,18 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         """
         self._check_params()
         first = not hasattr(self, "X_")
-        X, y, t, e = self._validate(X, y, task_labels, experience, reset=first)
+        saved = self._save_state()
+        try:
+            self._partial_fit(X, y, task_labels, experience, fields, first)
+        except BaseException:
+            self._load_state(saved)
+            raise
+        return self
+
+    def _partial_fit(self, X, y, task_labels, experience, fields, first: bool) -> None:
+        X, y, t, e, f = self._validate(X, y, task_labels, experience, fields, first)
+        self._validate_groups(_to_numpy(y), t, e)
+        # -- validated: from here on the buffer changes
         if first:
             self.rng_ = np.random.default_rng(
                 check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -181,23 +343,28 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             t_like = torch.as_tensor(t) if _is_torch(X) else t
             self.X_, self.y_ = X[:0], y[:0]
             self.task_labels_, self.experience_ids_ = t_like[:0], _like(e, X)[:0]
+            self.fields_ = {name: value[:0] for name, value in f.items()}
             self.keys_ = np.zeros(0)
+            self.classes_ = np.unique(_to_numpy(y)[:0])
         X_all = _cat([self.X_, _like(X, self.X_)])
         y_all = _cat([self.y_, _like(y, self.y_)])
         t_all = _cat([self.task_labels_, _like(t, self.task_labels_)])
         e_all = _cat([self.experience_ids_, _like(e, self.experience_ids_)])
+        f_all = {name: _cat([old, _like(f[name], old)]) for name, old in self.fields_.items()}
         keys = self._new_keys(X_all, y_all, t_all, e_all, n_old=len(self.keys_))
         self.n_seen_ += len(X)
         self.n_updates_ += 1
+        self.classes_ = np.union1d(self.classes_, np.unique(_to_numpy(y)))
         keep = self._select(keys, _to_numpy(y_all), _to_numpy(t_all), _to_numpy(e_all))
-        self._store(X_all, y_all, t_all, e_all, keys, keep)
-        return self
+        self._store(X_all, y_all, t_all, e_all, keys, keep, f_all)
 
-    def _store(self, X, y, t, e, keys, keep: np.ndarray) -> None:
+    def _store(self, X, y, t, e, keys, keep: np.ndarray, fields: dict | None = None) -> None:
         keep = np.asarray(keep, dtype=np.int64)
         self.X_, self.y_ = _take(X, keep), _take(y, keep)
         self.task_labels_, self.experience_ids_ = _take(t, keep), _take(e, keep)
         self.keys_ = np.asarray(keys)[keep]
+        fields = self.fields_ if fields is None else fields
+        self.fields_ = {name: _take(value, keep) for name, value in fields.items()}
 
     @abstractmethod
     def _new_keys(self, X, y, t, e, n_old: int) -> np.ndarray:
@@ -210,8 +377,13 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
 
     def resize(self, new_max_size: int):
         """Change ``max_size``; a smaller memory keeps the samples the policy ranks first."""
+        old = self.max_size
         self.max_size = new_max_size
-        self._check_params()
+        try:
+            self._check_params()
+        except ValueError:
+            self.max_size = old
+            raise
         if hasattr(self, "X_"):
             keep = self._select(self.keys_, _to_numpy(self.y_), _to_numpy(self.task_labels_),
                                 _to_numpy(self.experience_ids_))
@@ -222,7 +394,7 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     def __len__(self) -> int:
         return len(self.X_) if hasattr(self, "X_") else 0
 
-    def sample(self, n: int, *, random_state=None):
+    def sample(self, n: int, *, random_state=None, return_fields: bool = False):
         """Draw ``min(n, len(self))`` stored exemplars without replacement.
 
         Parameters
@@ -230,15 +402,22 @@ class ExemplarsBuffer(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         n : int
         random_state : int, Generator or None, default=None
             ``None`` uses the buffer's own seeded generator (``rng_``).
+        return_fields : bool, default=False
+            Also return the drawn exemplars' extra fields (a dict).
 
         Returns
         -------
         X, y, task_labels : arrays or Tensors (the stored type)
+        fields : dict
+            Only with ``return_fields=True``.
         """
         check_is_fitted(self, "X_")
         rng = self.rng_ if random_state is None else np.random.default_rng(random_state)
         idx = rng.choice(len(self), size=min(int(n), len(self)), replace=False)
-        return _take(self.X_, idx), _take(self.y_, idx), _take(self.task_labels_, idx)
+        out = (_take(self.X_, idx), _take(self.y_, idx), _take(self.task_labels_, idx))
+        if return_fields:
+            return (*out, {name: _take(v, idx) for name, v in self.fields_.items()})
+        return out
 
     def fit_resample(self, X, y, *, task_labels=None, experience=None):
         """Return the new data followed by the stored exemplars, then store the new data.
