@@ -104,3 +104,14 @@ def test_naive_trains_small_cnn_class_incremental_and_task_incremental():
     mh.partial_fit(X[second], y[second], task_labels=np.ones(second.sum(), dtype=int))
     acc0 = mh.score(X[first], y[first], task_labels=np.zeros(first.sum(), dtype=int))
     assert acc0 > 0.9
+
+
+def test_icarl_uses_small_cnn_features():
+    from skcl.strategies import ICaRL
+
+    X, y = _images()
+    net = ICaRL(module=SmallCNN, module__channels=(4, 8), module__hidden_size=16,
+                memory_size=20, lr=0.1, max_epochs=2, batch_size=16, random_state=0)
+    net.partial_fit(X[y < 2], y[y < 2])
+    net.partial_fit(X[y >= 2], y[y >= 2])
+    assert net.score(X, y) > 0.9
