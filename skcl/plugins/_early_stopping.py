@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.plugins._validation import get_validation_stream, stream_metric
+from skcl.plugins._eval_streams import get_eval_stream, stream_metric
 from skcl.utils import check_int
 
 __all__ = ["EarlyStoppingPlugin"]
@@ -80,7 +80,7 @@ class EarlyStoppingPlugin(StrategyPlugin):
             raise ValueError(
                 f"metric must be 'accuracy', 'loss' or 'train_loss'; got {self.metric!r}.")
         if self.metric != "train_loss":
-            get_validation_stream(strategy, self.val_stream_name)  # fail before training
+            get_eval_stream(strategy, self.val_stream_name)  # fail before training
         self._mode()
         self.best_, self.best_epoch_, self.stopped_epoch_ = None, -1, None
         self.best_state_ = None
@@ -89,7 +89,7 @@ class EarlyStoppingPlugin(StrategyPlugin):
     def _current(self, strategy) -> float:
         if self.metric == "train_loss":
             return float(strategy.history[-1, "train_loss"])
-        stream = get_validation_stream(strategy, self.val_stream_name)
+        stream = get_eval_stream(strategy, self.val_stream_name)
         return stream_metric(strategy, stream, self.metric)
 
     def after_training_epoch(self, strategy) -> None:

@@ -1,14 +1,19 @@
-"""Scoring a strategy on validation streams, shared by the CL-aware utility plugins."""
+"""Reading and scoring the evaluation streams given to ``partial_fit(..., eval_streams=...)``.
+
+Shared by the plugins that watch a held-out stream while training (early stopping,
+learning-rate scheduling on plateau). Helpers, not plugins: not exported by
+``skcl.plugins``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-__all__ = ["stream_metric", "get_validation_stream"]
+__all__ = ["get_eval_stream", "stream_metric"]
 
 
-def get_validation_stream(strategy, name: str):
+def get_eval_stream(strategy, name: str):
     """The stream ``name`` passed as ``partial_fit(..., eval_streams=...)``, with a clear error."""
     streams = getattr(strategy, "eval_streams_", None) or {}
     if name not in streams:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.plugins._validation import get_validation_stream, stream_metric
+from skcl.plugins._eval_streams import get_eval_stream, stream_metric
 
 __all__ = ["LRSchedulerPlugin"]
 
@@ -82,7 +82,7 @@ class LRSchedulerPlugin(StrategyPlugin):
             raise ValueError(
                 f"metric must be None, 'train_loss' or 'val_loss'; got {self.metric!r}.")
         if self.metric == "val_loss":
-            get_validation_stream(strategy, "valid")
+            get_eval_stream(strategy, "valid")
         optimizer = strategy.optimizer_
         stale = getattr(self, "scheduler_", None) is None or self.optimizer_ is not optimizer
         if not hasattr(self, "base_lrs_") or self.optimizer_ is not optimizer:
@@ -104,7 +104,7 @@ class LRSchedulerPlugin(StrategyPlugin):
         elif self.metric == "train_loss":
             self.scheduler_.step(float(strategy.history[-1, "train_loss"]))
         else:
-            stream = get_validation_stream(strategy, "valid")
+            stream = get_eval_stream(strategy, "valid")
             self.scheduler_.step(stream_metric(strategy, stream, "loss"))
 
     def after_training_iteration(self, strategy, batch) -> None:
