@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -89,6 +90,27 @@ class StrategyPlugin(BaseEstimator):
     >>> net.named_plugins_["countbatches"].n_batches_
     4
     """
+
+    #: What each parameter accepts (see :func:`skcl.utils.validate_params`); checked for
+    #: the strategy and every plugin at the top of ``partial_fit``/``fit``.
+    _parameter_constraints: ClassVar[dict[str, Any]] = {}
+
+    def validate_parameters(self, display: Callable[[str], str] | None = None,
+                            owner: str | None = None) -> None:
+        """Check the parameters against ``_parameter_constraints`` (changes nothing).
+
+        Raises
+        ------
+        skcl.utils.InvalidParameterError
+            Naming the parameter, what it accepts and the value.
+        """
+        from skcl.utils import validate_params
+
+        constraints: dict[str, Any] = {}
+        for klass in reversed(type(self).__mro__):
+            constraints.update(vars(klass).get("_parameter_constraints", {}))
+        validate_params(constraints, self.get_params(deep=False),
+                        owner or type(self).__name__, display)
 
     def before_training_exp(self, strategy: BaseStrategy, experience: Experience) -> None:
         pass

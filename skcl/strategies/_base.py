@@ -19,8 +19,9 @@ from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import as_named_streams
 from skcl.models import MLP, DynamicModule, adapt_module
 from skcl.utils import (
+    Interval,
+    Options,
     TrainData,
-    check_int,
     eval_mode,
     make_batch,
 )
@@ -119,6 +120,20 @@ class BaseStrategy(
     prefixes_ = [*NeuralNetClassifier.prefixes_, "plugins"]
     cuda_dependent_attributes_ = [*NeuralNetClassifier.cuda_dependent_attributes_, "plugins_"]
 
+    #: What each parameter accepts (:func:`skcl.utils.validate_params`); subclasses add
+    #: theirs, and a named strategy's flat parameters are checked through its plugins'.
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "lr": [Interval("real", 0, None)],
+        "max_epochs": [Interval("int", 1, None)],
+        "batch_size": [Interval("int", 1, None), Options(-1)],
+        "reset_optimizer": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": [Interval("int", 0, None), "boolean"],
+        "plugins": [None, list, tuple],
+        "device": ["string", torch.device, None],
+        "warm_start": ["boolean"],
+    }
+
     #: Plugins a named strategy always has: name -> plugin class.
     _builtin_plugins: ClassVar[dict[str, type]] = {}
     #: Flat parameters forwarded to built-in plugins: flat name -> (plugin name, plugin param).
@@ -177,12 +192,8 @@ class BaseStrategy(
             )
 
     def _check_params(self) -> None:
-        check_int(self.batch_size, "batch_size", also=(-1,),
-                  hint=" (or -1 for the whole experience)")
-        check_int(self.max_epochs, "max_epochs")
-        lr_ok = isinstance(self.lr, (int, float, np.floating)) and not isinstance(self.lr, bool)
-        if not lr_ok or not self.lr >= 0:
-            raise ValueError(f"lr must be a non-negative number; got {self.lr!r}.")
+        # Subclasses add checks that a declaration cannot express (relations between values).
+        self.validate_parameters()
 
     def _validate_params(self) -> None:
         try:
@@ -294,6 +305,7 @@ class BaseStrategy(
             For malformed input or parameters; the strategy is then left
             exactly as it was before the call.
         """
+        self._check_params()  # declared constraints first: a bad value changes nothing
         snapshot = self._snapshot()
         try:
             self._partial_fit(X, y, classes, fit_params)
@@ -306,7 +318,6 @@ class BaseStrategy(
         fit_params = dict(fit_params)
         exp = self._as_experience(X, y, fit_params)
         eval_streams = fit_params.pop("eval_streams", None)
-        self._check_params()
         first = not self.__sklearn_is_fitted__()
         Xt = self._validate_X(exp.X, reset=first)
         y_arr = self._validate_y(exp.y, len(Xt))
@@ -400,6 +411,7 @@ class BaseStrategy(
         **fit_params
             ``task_labels`` (per sample) and ``partial_fit``'s other keys.
         """
+        self._check_params()
         stream = self._as_stream(X, y, experience, fit_params)
         snapshot = self._snapshot()
         try:

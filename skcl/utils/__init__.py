@@ -2,10 +2,18 @@
 parameter checks."""
 
 from skcl.utils._data import BatchIterator, TrainData, extend_batch, make_batch
+from skcl.utils._constraints import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    SequenceOf,
+    validate_params,
+)
 from skcl.utils._torch import ModuleState, eval_mode
 from skcl.utils._validation import check_int, check_number
 
 __all__ = [
-    "BatchIterator", "ModuleState", "TrainData", "check_int", "check_number", "eval_mode",
+    "BatchIterator", "Interval", "InvalidParameterError", "Options", "SequenceOf",
+    "validate_params", "ModuleState", "TrainData", "check_int", "check_number", "eval_mode",
     "extend_batch", "make_batch",
 ]

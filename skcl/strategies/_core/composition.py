@@ -52,6 +52,36 @@ class PluginComposition:
             named.append((name, plugin))
         return named
 
+    def validate_parameters(self) -> None:
+        """Check every parameter (the strategy's and each plugin's) against its declaration.
+
+        Runs at the top of ``partial_fit``/``fit``, before anything changes. A
+        built-in plugin's parameter is reported under the strategy's flat name
+        (``ewc_lambda``), a user plugin's as ``plugins__<name>__<param>``.
+
+        Raises
+        ------
+        skcl.utils.InvalidParameterError
+            A ``ValueError`` (and ``TypeError``) naming the parameter, what it
+            accepts and the value.
+        """
+        from skcl.utils import validate_params
+
+        owner = type(self).__name__
+        constraints: dict[str, Any] = {}
+        for klass in reversed(type(self).__mro__):
+            constraints.update(vars(klass).get("_parameter_constraints", {}))
+        validate_params(constraints, self.get_params(deep=False), owner)
+        alias_of = {v: k for k, v in self._plugin_aliases.items()}
+        for name, plugin in self._plugin_templates():
+            if name in self._builtin_plugins:
+                def display(param, name=name):
+                    return alias_of.get((name, param), f"{name}.{param}")
+            else:
+                def display(param, name=name):
+                    return f"plugins__{name}__{param}"
+            plugin.validate_parameters(display=display, owner=owner)
+
     def _plugin_templates(self) -> list[tuple[str, StrategyPlugin]]:
         return self._default_plugins() + self._user_plugins()
 
