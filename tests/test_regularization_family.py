@@ -191,14 +191,14 @@ def test_lwf_penalty_uses_old_units_and_eval_teacher():
               module__dropout=0.5, lr=0.1, random_state=0)
     net.partial_fit(train[0])
     plugin = net.named_plugins_["lwf"]
-    assert plugin.teacher_.training is False and plugin.old_units_ == 2
+    assert plugin.teacher_.training is False and plugin.old_units_.tolist() == [0, 1]
     net.partial_fit(train[1])
     x = torch.as_tensor(train[1].X[:5], dtype=torch.float32)
     net.module_.eval()
     y_pred = net.module_(x)
     with torch.no_grad():
         z_old = plugin.teacher_(x)[:, :4]
-    assert plugin.old_units_ == 4  # the teacher now is the model after experience 1
+    assert plugin.old_units_.tolist() == [0, 1, 2, 3]  # the teacher: model after experience 1
     expected = 2.0 * distillation_loss(y_pred[:, :4], z_old, 3.0)
     got = plugin.penalty(net, y_pred, None, {"x": x, "task_labels": torch.zeros(5)})
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)

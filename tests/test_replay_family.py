@@ -130,13 +130,13 @@ def test_icarl_loss_distills_old_classes():
     net.partial_fit(train[0])
     plugin = net.named_plugins_["icarlloss"]
     net.partial_fit(train[1])
-    assert plugin.n_old_units_ == 4 and not plugin.old_module_.training
+    assert plugin.old_units_.tolist() == [0, 1, 2, 3] and not plugin.old_module_.training
     x = torch.as_tensor(train[1].X[:5])
     y = torch.tensor([2, 3, 2, 3, 2])
     logits = torch.randn(5, 4)
     with torch.no_grad():
         old = torch.sigmoid(plugin.old_module_(x)[:, :4])
-    plugin.n_old_units_ = 2
+    plugin.old_units_ = np.array([0, 1])
     loss = plugin.compute_loss(net, logits, y, {"x": x, "task_labels": torch.zeros(5)})
     target = F.one_hot(y, 4).float()
     target[:, :2] = old[:, :2]

@@ -3,13 +3,16 @@
 from skcl.plugins._agem import AGEMPlugin
 from skcl.plugins._base import HOOKS, StrategyPlugin
 from skcl.plugins._cope import CoPEPlugin
+from skcl.plugins._cumulative import CumulativePlugin
 from skcl.plugins._cwr_star import CWRStarPlugin, cwr_consolidate, freeze_modules
 from skcl.plugins._early_stopping import EarlyStoppingPlugin
 from skcl.plugins._ewc import EWCPlugin
 from skcl.plugins._gdumb import GDumbPlugin, greedy_class_balanced
 from skcl.plugins._gem import GEMPlugin
 from skcl.plugins._gss_greedy import GSS_greedyPlugin
+from skcl.plugins._icarl import ICaRLPlugin
 from skcl.plugins._icarl_loss import ICaRLLossPlugin
+from skcl.plugins._latent_replay import LatentReplayPlugin
 from skcl.plugins._lfl import LFLPlugin
 from skcl.plugins._lr_scheduler import LRSchedulerPlugin
 from skcl.plugins._lwf import LwFPlugin
@@ -19,6 +22,7 @@ from skcl.plugins._synaptic_intelligence import SynapticIntelligencePlugin
 __all__ = [
     "AGEMPlugin",
     "CoPEPlugin",
+    "CumulativePlugin",
     "cwr_consolidate",
     "CWRStarPlugin",
     "EarlyStoppingPlugin",
@@ -30,6 +34,8 @@ __all__ = [
     "GSS_greedyPlugin",
     "HOOKS",
     "ICaRLLossPlugin",
+    "ICaRLPlugin",
+    "LatentReplayPlugin",
     "LFLPlugin",
     "LRSchedulerPlugin",
     "LwFPlugin",

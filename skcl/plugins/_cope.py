@@ -31,6 +31,11 @@ def ppp_loss(z: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor,
 
     The loss is ``-(attractor + repellor) / len(batch)``, summed over classes.
 
+    The pseudo-prototypes (the batch's own embeddings used as candidates
+    ``q``) are constants of the loss, as in the authors' code and Avalanche:
+    the gradient flows only through the embedding being classified (``z_i``
+    in the attractor, ``x`` in the repellor), never through ``q``.
+
     Parameters
     ----------
     z : Tensor (N, d)
@@ -63,7 +68,8 @@ def ppp_loss(z: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor,
         others_c = torch.exp(zc @ pk.T / T).sum(1)  # (n_c,)
         s_p = torch.exp(zc @ pc / T)
         p_proto = s_p / (s_p + others_c)
-        s_q = torch.exp(zc @ zc.T / T)  # [i, j] = s(z_j, z_i)
+        pseudo = zc.detach()  # pseudo-prototypes: constants, as in the authors' code
+        s_q = torch.exp(zc @ pseudo.T / T)  # [i, j] = s(z_j, z_i)
         p_pseudo = s_q / (s_q + others_c[:, None])
         n_c = len(zc)
         off_diag = ~torch.eye(n_c, dtype=torch.bool, device=z.device)
@@ -75,7 +81,7 @@ def ppp_loss(z: torch.Tensor, y: torch.Tensor, prototypes: torch.Tensor,
             others_k = torch.exp(zk @ pk.T / T).sum(1)  # (n_k,)
             s_pk = torch.exp(zk @ pc / T)
             p_proto_k = s_pk / (s_pk + others_k)
-            s_qk = torch.exp(zk @ zc.T / T)  # (n_k, n_c)
+            s_qk = torch.exp(zk @ pseudo.T / T)  # (n_k, n_c)
             p_pseudo_k = s_qk / (s_qk + others_k[:, None])
             avg = (p_pseudo_k + p_proto_k[:, None]) / 2
             repellor = torch.log((1 - avg).clamp_min(1e-12)).sum()
@@ -246,5 +252,5 @@ class CoPEPlugin(StrategyPlugin):
             if isinstance(z, tuple):
                 z = z[0]
             z = F.normalize(z, dim=1)
-        n_units = output.shape[1]
+        n_units = len(strategy.class_order_)  # the output may be narrower (p_size < classes)
         return z @ self.prototypes_[:n_units].to(z.device).T / self.T

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from scipy.optimize import nnls
 
@@ -24,12 +25,17 @@ def gem_project(g: torch.Tensor, G: torch.Tensor, margin: float = 0.0) -> torch.
 
     Solves the dual of ``min ||g~ - g||^2 / 2  s.t.  G g~ >= 0``, i.e.
     ``min_v v^T G G^T v / 2 + (G g)^T v  s.t.  v >= margin``, and returns
-    ``g~ = G^T v + g``. With ``u = v - margin`` the dual is exactly the
-    non-negative least-squares problem ``min_{u >= 0} ||G^T u - b||^2`` with
-    ``b = -(g + margin * G^T 1)``, solved by :func:`scipy.optimize.nnls`
-    (Lawson-Hanson active set, exact in finitely many steps), in float64.
-    The projected gradient is then the NNLS residual ``G^T u - b``, and the
-    NNLS optimality conditions ``G (G^T u - b) >= 0`` are the GEM constraints.
+    ``g~ = G^T v + g``. With ``u = v - margin`` the dual is the non-negative
+    least-squares problem ``min_{u >= 0} ||G^T u - b||^2`` with
+    ``b = -(g + margin * G^T 1)``. Like the authors' code, it is solved on the
+    small ``K x K`` Gram matrix ``M = G G^T`` only: with ``M = R^T R`` (``R``
+    from the eigendecomposition of ``M``, so a rank-deficient ``M`` works too),
+    ``||G^T u - b||^2 = ||R u - d||^2 + const`` where ``R^T d = G b``, and
+    :func:`scipy.optimize.nnls` (Lawson-Hanson active set, exact in finitely
+    many steps) solves that ``K x K`` problem in float64: microseconds, where
+    the tall ``P x K`` problem took milliseconds. Only the Gram matrix and
+    ``G g`` touch the ``P`` parameters. The NNLS optimality conditions are the
+    GEM constraints ``G g~ >= 0``.
 
     Examples
     --------
@@ -39,12 +45,21 @@ def gem_project(g: torch.Tensor, G: torch.Tensor, margin: float = 0.0) -> torch.
     >>> gem_project(g, G).tolist()
     [1.0, 0.0]
     """
-    A = G.detach().double().cpu().numpy().T  # (P, K)
-    gd = g.detach().double().cpu().numpy()
-    b = -(gd + margin * A.sum(axis=1))
-    u, _ = nnls(A, b, maxiter=max(50, 30 * A.shape[1]))
-    out = A @ u - b
-    return torch.as_tensor(out, dtype=g.dtype, device=g.device)
+    G = G.to(g.dtype)
+    M = (G @ G.T).double().cpu().numpy()  # (K, K)
+    Gg = (G @ g).double().cpu().numpy()  # (K,)
+    c = -(Gg + margin * M.sum(axis=1))  # G b
+    w, V = np.linalg.eigh(M)
+    tol = max(w.max(initial=0.0), 0.0) * len(w) * np.finfo(np.float64).eps
+    keep = w > tol
+    R = np.sqrt(w[keep])[:, None] * V[:, keep].T  # R^T R = M (on its range)
+    d = (V[:, keep].T @ c) / np.sqrt(w[keep])  # R^T d = c (c lies in M's range)
+    if R.shape[0] == 0:
+        u = np.zeros(len(M))
+    else:
+        u, _ = nnls(R, d, maxiter=max(50, 30 * len(M)))
+    v = torch.as_tensor(u + margin, dtype=g.dtype, device=g.device)
+    return g + G.T @ v
 
 
 class GEMPlugin(StrategyPlugin):
@@ -59,9 +74,10 @@ class GEMPlugin(StrategyPlugin):
     (see :func:`gem_project`).
 
     Solver choice: the dual is a small (K past experiences) non-negative
-    least-squares problem, so :func:`scipy.optimize.nnls` (already a
-    dependency) solves it exactly, needs no ``1e-3`` ridge term (which the
-    authors add for ``quadprog`` and which loosens the constraints), and
+    least-squares problem on the ``K x K`` Gram matrix, so
+    :func:`scipy.optimize.nnls` (already a dependency) solves it exactly,
+    needs no ``1e-3`` ridge term (which the authors add for ``quadprog`` and
+    which loosens the constraints), and
     avoids depending on ``qpsolvers``/``quadprog``.
 
     Parameters

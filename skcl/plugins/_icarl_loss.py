@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -28,8 +29,12 @@ class ICaRLLossPlugin(StrategyPlugin):
     ----------
     old_module_ : torch.nn.Module or None
         The model as it was at the end of the previous experience.
+    old_units_ : ndarray of int64
+        Output units known to the previous model (trained up to the end of
+        the previous experience, whatever ``classes=`` fixed up front): the
+        distilled ones.
     n_old_units_ : int
-        Output units seen before the current experience.
+        ``len(old_units_)``.
 
     Examples
     --------
@@ -40,8 +45,8 @@ class ICaRLLossPlugin(StrategyPlugin):
     >>> net = Naive(plugins=[ICaRLLossPlugin()], random_state=0)
     >>> for exp in train[:2]:
     ...     _ = net.partial_fit(exp)
-    >>> net.named_plugins_["icarlloss"].n_old_units_
-    4
+    >>> net.named_plugins_["icarlloss"].old_units_.tolist()  # distilled in the 3rd experience
+    [0, 1, 2, 3]
     """
 
     def __init__(self):
@@ -49,11 +54,12 @@ class ICaRLLossPlugin(StrategyPlugin):
 
     def _old_targets(self, strategy, inputs: dict, target: torch.Tensor) -> None:
         """Write the old model's sigmoid outputs into the old-class columns of ``target``."""
-        module, n_old = self.old_module_, self.n_old_units_
+        module = self.old_module_
         x = inputs["x"].to(strategy.device)
+        idx = torch.as_tensor(self.old_units_, dtype=torch.long, device=target.device)
         with torch.no_grad():
             if not getattr(module, "is_multi_task", False):
-                target[:, :n_old] = torch.sigmoid(module(x)[:, :n_old])
+                target[:, idx] = torch.sigmoid(module(x)[:, idx]).to(target.dtype)
                 return
             # multi-head: only samples of tasks the old model knows have old outputs
             t = inputs["task_labels"].to(strategy.device)
@@ -61,15 +67,16 @@ class ICaRLLossPlugin(StrategyPlugin):
             rows = torch.isin(t, known)
             if rows.any():
                 old = module(x[rows], t[rows])
-                target[rows, :n_old] = torch.sigmoid(old[:, :n_old]).to(target.dtype)
+                sub = target[rows]
+                sub[:, idx] = torch.sigmoid(old[:, idx]).to(target.dtype)
+                target[rows] = sub
 
     def compute_loss(self, strategy, y_pred, y_true, inputs):
         n_units = len(strategy.class_order_)
         logits = y_pred[:, :n_units]
         target = F.one_hot(y_true.to(logits.device), n_units).to(logits.dtype)
         old = getattr(self, "old_module_", None)
-        n_old = getattr(self, "n_old_units_", 0)
-        if old is not None and n_old > 0:
+        if old is not None and len(getattr(self, "old_units_", ())) > 0:
             self._old_targets(strategy, inputs, target)
         loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         return loss.sum(dim=1).mean()
@@ -78,5 +85,8 @@ class ICaRLLossPlugin(StrategyPlugin):
         self.old_module_ = copy.deepcopy(strategy.module_).eval()
         for p in self.old_module_.parameters():
             p.requires_grad_(False)
-        self.n_old_units_ = len(strategy.class_order_)
         self.old_tasks_ = set(strategy.units_by_task_)
+        # units trained so far: earlier experiences' and this one's (data, not classes=)
+        units = strategy.encode_labels(np.asarray(experience.y).reshape(-1))
+        self.old_units_ = np.union1d(strategy.trained_units_, units).astype(np.int64)
+        self.n_old_units_ = len(self.old_units_)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,7 +35,10 @@ class LFLPlugin(StrategyPlugin):
     The model being trained stays in train mode for its feature pass
     (Avalanche switches it to eval mode and never back: a quirk in the
     reference). A head that grows for new classes is a new layer and is
-    trainable again.
+    trainable again; likewise, when ``classes=`` fixed the output units up
+    front, the head is trainable again in an experience that brings units
+    not trained before (``strategy.trained_units_``), so both ways of calling
+    ``partial_fit`` train the same layers.
 
     Parameters
     ----------
@@ -72,6 +76,14 @@ class LFLPlugin(StrategyPlugin):
                 f"{type(strategy.module_).__name__} has none.")
         if not hasattr(self, "teacher_"):
             self.teacher_ = None
+        if self.teacher_ is not None:
+            units = strategy.encode_labels(np.asarray(experience.y).reshape(-1))
+            if len(np.setdiff1d(units, strategy.trained_units_)):
+                # new classes: as with a head that grew (a new, trainable layer)
+                last = _last_linear(strategy.module_)
+                if last is not None:
+                    for p in last.parameters():
+                        p.requires_grad_(True)
 
     def penalty(self, strategy, y_pred, y_true, inputs):
         if self.teacher_ is None:

@@ -62,8 +62,11 @@ class LwFPlugin(StrategyPlugin):
     ----------
     teacher_ : torch module or None
         The frozen model from the end of the previous experience.
-    old_units_ : int
-        Output units known to the teacher (single head).
+    old_units_ : ndarray of int64
+        Output units known to the teacher (single head): the units trained
+        up to the end of the previous experience (the strategy's
+        ``trained_units_`` while the next one trains), whatever ``classes=``
+        fixed up front, so not necessarily a prefix of the output units.
     old_units_by_task_ : dict of int -> ndarray
         Units of each task known to the teacher (multi-head).
 
@@ -76,8 +79,8 @@ class LwFPlugin(StrategyPlugin):
     >>> net = Naive(plugins=[LwFPlugin(alpha=1.0)], lr=0.1, random_state=0)
     >>> for exp in train:
     ...     _ = net.partial_fit(exp)
-    >>> net.named_plugins_["lwf"].old_units_  # all 10 digits, over 3 experiences
-    10
+    >>> net.named_plugins_["lwf"].old_units_.tolist()  # all 10 digits, over 3 experiences
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     """
 
     def __init__(self, alpha: float | Sequence[float] = 1.0, temperature: float = 2.0):
@@ -90,6 +93,8 @@ class LwFPlugin(StrategyPlugin):
         coefficient_at(self.alpha, strategy.n_experiences_, "alpha")  # long enough?
         if not hasattr(self, "teacher_"):
             self.teacher_ = None
+        if not hasattr(self, "old_units_"):
+            self.old_units_ = np.zeros(0, dtype=np.int64)
 
     def penalty(self, strategy, y_pred, y_true, inputs):
         if self.teacher_ is None:
@@ -110,12 +115,17 @@ class LwFPlugin(StrategyPlugin):
                 term = distillation_loss(z_new, z_old, T)
                 total = term if total is None else total + term
             return None if total is None else alpha * total
+        if not len(self.old_units_):
+            return None
+        idx = torch.as_tensor(self.old_units_, dtype=torch.long, device=y_pred.device)
         with torch.no_grad():
-            z_old = self.teacher_(x)[:, :self.old_units_]
-        return alpha * distillation_loss(y_pred[:, :self.old_units_], z_old, T)
+            z_old = self.teacher_(x)[:, idx]
+        return alpha * distillation_loss(y_pred[:, idx], z_old, T)
 
     def after_training_exp(self, strategy, experience) -> None:
         self.teacher_ = frozen_copy(strategy.module_)
-        self.old_units_ = len(strategy.class_order_)
+        # units trained so far: earlier experiences' and this one's (data, not classes=)
+        units = strategy.encode_labels(np.asarray(experience.y).reshape(-1))
+        self.old_units_ = np.union1d(strategy.trained_units_, units).astype(np.int64)
         self.old_units_by_task_ = {int(t): np.asarray(u).copy()
                                    for t, u in strategy.units_by_task_.items()}

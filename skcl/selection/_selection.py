@@ -118,6 +118,10 @@ def herding_order(features, n: int | None = None) -> np.ndarray:
     minimizing ``‖μ − (f_x + Σ_{j<k} f_{p_j}) / k‖``: the running mean of
     the picks tracks the class mean as closely as possible.
 
+    Expanding the square, that is the sample minimizing
+    ``‖f_x‖² / k − 2 f_x · (μ − Σ_{j<k} f_{p_j} / k)``: one matrix-vector product
+    per pick, in float32, with no ``n x d`` temporary.
+
     Parameters
     ----------
     features : array-like or Tensor of shape (n_samples, n_features)
@@ -131,22 +135,29 @@ def herding_order(features, n: int | None = None) -> np.ndarray:
     >>> herding_order(np.array([[0.0], [1.0], [5.0]])).tolist()  # mean 2: 1, then 5, then 0
     [1, 2, 0]
     """
-    f = torch.as_tensor(np.asarray(features, dtype=np.float64)) if not isinstance(
-        features, torch.Tensor) else features.double()
+    f = features.detach() if isinstance(features, torch.Tensor) else torch.as_tensor(
+        np.asarray(features))
+    f = f.reshape(len(f), -1).to(device="cpu", dtype=torch.float32)
     n_samples = len(f)
     n = n_samples if n is None else min(int(n), n_samples)
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
     mu = f.mean(dim=0)
+    sq = torch.linalg.vector_norm(f, dim=1) ** 2
     running = torch.zeros_like(mu)
-    available = torch.ones(n_samples, dtype=torch.bool)
-    order = []
+    taken = torch.zeros(n_samples, dtype=torch.bool)
+    order = np.empty(n, dtype=np.int64)
+    scores = torch.empty(n_samples)
     for k in range(1, n + 1):
-        dist = ((mu - (running + f) / k) ** 2).sum(dim=1)
-        dist[~available] = float("inf")
-        i = int(torch.argmin(dist))
-        order.append(i)
-        available[i] = False
+        target = mu - running / k
+        torch.mv(f, target, out=scores)
+        scores.mul_(-2.0).add_(sq, alpha=1.0 / k)
+        scores.masked_fill_(taken, float("inf"))
+        i = int(torch.argmin(scores))
+        order[k - 1] = i
+        taken[i] = True
         running += f[i]
-    return np.asarray(order, dtype=np.int64)
+    return order
 
 
 class HerdingSelectionStrategy(FeatureBasedExemplarsSelectionStrategy):
@@ -197,5 +208,8 @@ class ClosestToCenterSelectionStrategy(FeatureBasedExemplarsSelectionStrategy):
     """
 
     def make_sorted_indices_from_features(self, features: torch.Tensor) -> np.ndarray:
-        d = ((features - features.mean(dim=0)) ** 2).sum(dim=1)
+        f = features.reshape(len(features), -1).float()
+        mu = f.mean(dim=0)
+        # ||f - mu||^2 up to the constant ||mu||^2: one matrix-vector product, no n x d temporary
+        d = torch.linalg.vector_norm(f, dim=1) ** 2 - 2.0 * torch.mv(f, mu)
         return np.argsort(d.numpy(), kind="stable")

@@ -1,16 +1,19 @@
 """Continual learning strategies: `BaseStrategy` and one module per named strategy."""
 
+from skcl.plugins._cumulative import CumulativePlugin  # moved to skcl.plugins; kept here
+from skcl.plugins._icarl import ICaRLPlugin  # moved to skcl.plugins; kept here
+from skcl.plugins._latent_replay import LatentReplayPlugin  # moved to skcl.plugins; kept here
 from skcl.strategies._agem import AGEM
-from skcl.strategies._ar1 import AR1, LatentReplayPlugin
+from skcl.strategies._ar1 import AR1
 from skcl.strategies._base import BaseStrategy
 from skcl.strategies._cope import CoPE
-from skcl.strategies._cumulative import Cumulative, CumulativePlugin
+from skcl.strategies._cumulative import Cumulative
 from skcl.strategies._cwr_star import CWRStar
 from skcl.strategies._ewc import EWC
 from skcl.strategies._gdumb import GDumb
 from skcl.strategies._gem import GEM
 from skcl.strategies._gss_greedy import GSS_greedy
-from skcl.strategies._icarl import ICaRL, ICaRLPlugin
+from skcl.strategies._icarl import ICaRL
 from skcl.strategies._joint import JointTraining
 from skcl.strategies._lfl import LFL
 from skcl.strategies._lwf import LwF

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from skcl.models import MLP
+import numpy as np
+from torch import nn
+
+from skcl.models import MLP, DynamicModule
 from skcl.plugins._cope import CoPEPlugin
 from skcl.strategies._base import BaseStrategy
 
 __all__ = ["CoPE"]
+
+
+class _EmbeddingHead(DynamicModule):
+    """A linear layer of fixed width ``p_size``: CoPE's embedding, never grown with classes."""
+
+    def __init__(self, in_features: int, p_size: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, p_size)
+
+    def adaptation(self, n_outputs: int, units_by_task: dict[int, np.ndarray]) -> bool:
+        return False  # the embedding keeps p_size units whatever the number of classes
+
+    def forward(self, x):
+        return self.linear(x)
 
 
 class CoPE(BaseStrategy):
@@ -30,8 +47,10 @@ class CoPE(BaseStrategy):
     T : float, default=0.1
     max_it_cnt : int, default=1
         See :class:`~skcl.plugins.CoPEPlugin`. With ``module=None`` the
-        default :class:`~skcl.models.MLP` gets ``p_size`` output units (unless
-        ``module__n_classes`` is given).
+        default :class:`~skcl.models.MLP` ends in an embedding layer of
+        ``p_size`` units that never grows with the classes (so ``p_size`` may
+        be smaller than the number of classes), unless ``module__n_classes``
+        is given (then the MLP's usual growing head).
     criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
 random_state, train_split, callbacks, verbose, device, **kwargs
         As in :class:`BaseStrategy`.
@@ -88,7 +107,10 @@ random_state, train_split, callbacks, verbose, device, **kwargs
                         "The module needs in_features: call partial_fit/fit with data first, "
                         "or set module__in_features.")
                 kwargs["in_features"] = int(self.n_features_in_)
-            self.module_ = self.initialized_instance(MLP, kwargs)
+            module = self.initialized_instance(MLP, kwargs)
+            if not module.multi_head:
+                module.classifier = _EmbeddingHead(module.feature_size, self.p_size)
+            self.module_ = module
             return self
         return super().initialize_module()
 

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from skcl.plugins._base import StrategyPlugin
+from skcl.plugins._cumulative import CumulativePlugin
 from skcl.strategies._base import BaseStrategy
-from skcl.utils._data import TrainData
 
-__all__ = ["Cumulative", "CumulativePlugin"]
-
-
-class CumulativePlugin(StrategyPlugin):
-    """Train each experience on the union of all experiences seen so far.
-
-    The stored data grows with the stream, as the algorithm requires.
-
-    Attributes
-    ----------
-    data_ : TrainData
-        Every training sample seen so far (inputs, encoded labels, task labels).
-    """
-
-    def adapt_train_data(self, strategy, data: TrainData) -> TrainData:
-        previous = getattr(self, "data_", None)
-        self.data_ = data if previous is None else previous.concat(data)
-        return self.data_
+__all__ = ["Cumulative"]
 
 
 class Cumulative(BaseStrategy):

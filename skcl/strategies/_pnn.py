@@ -43,7 +43,9 @@ class PNNStrategy(BaseStrategy):
         ``module__num_layers``, ``module__hidden_features_per_column`` and
         ``module__adapter``. A module given must be a ``PNN``.
     **kwargs
-        Every other parameter of :class:`BaseStrategy`.
+        Every other parameter of :class:`BaseStrategy`, ``optimizer__*``
+        included (e.g. ``optimizer__momentum=0.9``): they reach the optimizer,
+        which is built with the first column.
 
     Examples
     --------
@@ -81,6 +83,11 @@ class PNNStrategy(BaseStrategy):
     def initialize_optimizer(self, triggered_directly=None):
         # A PNN has no parameters before its first column (built at the first experience).
         if next(self.module_.parameters(), None) is None:
+            # Register the optimizer prefix now (as skorch does when it sets a torch
+            # optimizer), so that optimizer__momentum=... etc. are accepted and
+            # reach the optimizer built with the first column.
+            if "optimizer" not in self._optimizers:
+                self._register_attribute("optimizer_", None)
             self.optimizer_ = None
             return self
         return super().initialize_optimizer()
