@@ -1,13 +1,23 @@
 """Shared mechanisms: the minibatch format, training data as tensors, torch helpers,
 parameter checks."""
 
-from skcl.utils._data import BatchIterator, TrainData, extend_batch, make_batch
 from skcl.utils._constraints import (
     Interval,
     InvalidParameterError,
     Options,
     SequenceOf,
     validate_params,
+)
+from skcl.utils._data import (
+    BatchIterator,
+    LazyTrainData,
+    LazyX,
+    TrainData,
+    as_train_data,
+    compact_take,
+    extend_batch,
+    is_lazy_input,
+    make_batch,
 )
 from skcl.utils._torch import ModuleState, eval_mode
 from skcl.utils._validation import check_int, check_number
@@ -16,4 +26,6 @@ __all__ = [
     "BatchIterator", "Interval", "InvalidParameterError", "Options", "SequenceOf",
     "validate_params", "ModuleState", "TrainData", "check_int", "check_number", "eval_mode",
     "extend_batch", "make_batch",
+    # lazy data (issue 11)
+    "as_train_data", "compact_take", "is_lazy_input", "LazyTrainData", "LazyX",
 ]
