@@ -21,7 +21,7 @@ from skcl.plugins import (
 )
 from skcl.plugins._agem import agem_project
 from skcl.plugins._cope import ppp_loss, update_prototypes
-from skcl.plugins._ewc import _loop_sq_grads, _vmap_sq_grads
+from skcl.plugins._ewc import fisher_diagonal
 from skcl.plugins._gem import gem_project
 from skcl.plugins._lwf import distillation_loss
 from skcl.strategies import (
@@ -76,14 +76,60 @@ def test_ewc_fisher_is_mean_of_squared_per_sample_gradients():
     np.testing.assert_array_equal(anchor, W.astype(np.float32))
 
 
-def test_ewc_per_sample_paths_agree():
-    net = Naive(module__hidden_sizes=(5,), random_state=0).partial_fit(X2, Y2)
-    named = [(n, p) for n, p in net.module_.named_parameters()]
-    x, y = torch.as_tensor(X2), torch.as_tensor(Y2)
-    a = _vmap_sq_grads(net, [n for n, _ in named], [p for _, p in named], x, y)
-    b = _loop_sq_grads(net, [p for _, p in named], x, y, torch.zeros(4, dtype=torch.long))
-    for u, v in zip(a, b, strict=True):
-        torch.testing.assert_close(u, v)
+def _loop_fisher(net, x, y, batch):
+    """Squared gradients of the mean loss over consecutive groups of ``batch`` samples, averaged."""
+    params = [p for p in net.module_.parameters() if p.requires_grad]
+    sums = [torch.zeros_like(p) for p in params]
+    n_groups = 0
+    net.module_.eval()
+    for s in range(0, len(x), batch):
+        loss = net.criterion_(net.module_(x[s:s + batch]), y[s:s + batch])
+        for acc, g in zip(sums, torch.autograd.grad(loss, params), strict=True):
+            acc += g ** 2
+        n_groups += 1
+    return [acc / n_groups for acc in sums]
+
+
+@pytest.mark.parametrize("fisher,batch", [("per_sample", 1), ("minibatch", 3)])
+def test_ewc_fisher_estimates_against_a_loop(fisher, batch):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 4)).astype(np.float32), np.arange(10) % 3
+    net = Naive(module__hidden_sizes=(5,), batch_size=3, random_state=0).partial_fit(X, y)
+    from skcl.utils import TrainData
+
+    before = [None if p.grad is None else p.grad.clone() for p in net.module_.parameters()]
+    x_t, y_t = torch.as_tensor(X), torch.as_tensor(y)
+    data = TrainData(x_t, y_t, torch.zeros(10, dtype=torch.long))
+    got = fisher_diagonal(net, data, chunk_size=4, fisher=fisher)
+    for b, p in zip(before, net.module_.parameters(), strict=True):  # .grad untouched
+        assert (p.grad is None) if b is None else torch.equal(p.grad, b)
+    expected = _loop_fisher(net, x_t, y_t, batch)
+    names = [n for n, p in net.module_.named_parameters() if p.requires_grad]
+    for name, e in zip(names, expected, strict=True):
+        torch.testing.assert_close(got[name], e, rtol=1e-5, atol=1e-8)
+
+
+def test_ewc_multi_head_fisher_matches_single_head_loop():
+    train, _ = split_digits(2, task_labels=True, random_state=0)
+    net = EWC(module__hidden_sizes=(6,), module__multi_head=True, lr=0.1, random_state=0)
+    net.partial_fit(train[0])
+    x = torch.as_tensor(train[0].X[:20], dtype=torch.float32)
+    y = torch.as_tensor(net.encode_labels(train[0].y)[:20])
+    t = torch.as_tensor(train[0].task_labels[:20], dtype=torch.long)
+    from skcl.utils import TrainData
+
+    got = fisher_diagonal(net, TrainData(x, y, t), chunk_size=7)
+    params = [(n, p) for n, p in net.module_.named_parameters() if p.requires_grad]
+    net.module_.eval()
+    expected = {n: torch.zeros_like(p) for n, p in params}
+    for i in range(20):
+        loss = net.criterion_(net.module_(x[i:i + 1], t[i:i + 1]), y[i:i + 1])
+        for (n, _), g in zip(params, torch.autograd.grad(loss, [p for _, p in params],
+                                                         allow_unused=True), strict=True):
+            if g is not None:
+                expected[n] += g ** 2 / 20
+    for n, e in expected.items():
+        torch.testing.assert_close(got[n], e, rtol=1e-5, atol=1e-8)
 
 
 def test_ewc_penalty_value_and_grown_head():

@@ -1,0 +1,324 @@
+"""Per-sample gradient statistics from one ordinary backward pass (BackPACK's trick).
+
+For a ``torch.nn.Linear`` layer ``y = W a + b`` the gradient of sample ``n``'s
+loss is ``g_n a_n^T`` (``g_n = dl_n/dy_n``, ``a_n`` the layer input), so
+
+* the sum of squared per-sample gradients is ``(g*g)^T (a*a)`` (one matmul;
+  BackPACK's ``SumGradSquared``, Dangel et al., ICLR 2020),
+* the dot product of each per-sample gradient with a reference ``M`` is
+  ``sum((g @ M) * a, 1)`` and its squared norm is ``|g_n|^2 |a_n|^2``
+  (Goodfellow, arXiv:1510.01799),
+
+without ever materialising the per-sample gradients. ``torch.nn.Conv2d``
+(``groups=1``, zero padding) materialises them per chunk from
+``unfold(a)`` and the output gradients. Both need only the layer inputs
+(forward hooks) and the output gradients of one backward pass of the
+summed loss. Parameters of any other layer (and of a layer called more
+than once per forward pass) fall back to :func:`torch.func.vmap`, or to a
+loop over samples where vmap cannot trace the module (data-dependent
+routing of multi-head models).
+
+Used by :class:`~skcl.plugins.EWCPlugin` (the Fisher diagonal) and
+:class:`~skcl.plugins.GSS_greedyPlugin` (per-sample gradient similarities).
+The module should be in eval mode (batch norm in train mode couples the
+samples); the parameters' ``.grad`` are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["PerSampleGrads", "sum_grad_squared", "summed_loss"]
+
+_CONV_CHUNK = 64
+
+
+def summed_loss(criterion: Callable, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+    """``sum_n loss(out_n, y_n)`` from a mean- or sum-reduced criterion; None if unknown.
+
+    A weighted mean (``weight=``) is not a sum of per-sample losses times a
+    constant, so it returns None (the callers then loop over samples).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcl.utils._fisher import summed_loss
+    >>> out, y = torch.zeros(4, 3), torch.tensor([0, 1, 2, 0])
+    >>> round(float(summed_loss(torch.nn.CrossEntropyLoss(), out, y)), 4)  # 4 * log(3)
+    4.3944
+    """
+    reduction = getattr(criterion, "reduction", None)
+    if getattr(criterion, "weight", None) is not None:
+        return None
+    if reduction == "sum":
+        return criterion(out, y)
+    if reduction == "mean":
+        return criterion(out, y) * len(y)
+    return None
+
+
+def _supported(m: nn.Module) -> bool:
+    if type(m).forward is nn.Linear.forward:
+        return True
+    return (type(m).forward is nn.Conv2d.forward and m.groups == 1
+            and m.padding_mode == "zeros" and not isinstance(m.padding, str))
+
+
+class PerSampleGrads:
+    """Per-sample gradient statistics of ``sum_n loss_n`` on one batch.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    params : sequence of Tensor
+        The parameters of interest (in the order of every result).
+    criterion : callable
+        ``criterion(out, y)``, mean- or sum-reduced (see :func:`summed_loss`).
+    x, y : Tensor
+        The batch.
+    forward : callable, default=None
+        ``forward(x) -> output`` on a batch; ``module(x)`` by default.
+    loop_forward : callable, default=None
+        ``loop_forward(i) -> output`` of sample ``i`` alone, for the loop
+        fallback; ``forward(x[i:i+1])`` by default.
+
+    Attributes
+    ----------
+    covered_ : list of bool
+        For each parameter, whether the layer formulas handled it (else the
+        vmap or loop fallback did).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcl.utils._fisher import PerSampleGrads
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    >>> x, y = torch.randn(5, 3), torch.tensor([0, 1, 1, 0, 1])
+    >>> stats = PerSampleGrads(net, list(net.parameters()), torch.nn.CrossEntropyLoss(), x, y)
+    >>> [tuple(s.shape) for s in stats.sum_grad_squared()]
+    [(4, 3), (4,), (2, 4), (2,)]
+    >>> stats.covered_
+    [True, True, True, True]
+    """
+
+    def __init__(self, module: nn.Module, params: Sequence[torch.Tensor], criterion: Callable,
+                 x: torch.Tensor, y: torch.Tensor, forward: Callable | None = None,
+                 loop_forward: Callable | None = None):
+        self.module = module
+        self.params = list(params)
+        self.criterion = criterion
+        self.x, self.y = x, y
+        self.forward = forward if forward is not None else module
+        self.loop_forward = loop_forward
+        self.n = len(y)
+        self._run()
+
+    # -- capture -----------------------------------------------------------------
+    def _run(self) -> None:
+        index = {id(p): i for i, p in enumerate(self.params)}
+        layers = {}
+        for m in self.module.modules():
+            if not _supported(m):
+                continue
+            w = index.get(id(m.weight))
+            b = index.get(id(m.bias)) if m.bias is not None else None
+            if w is not None or b is not None:
+                layers[m] = (w, b)
+        calls: dict = {m: [] for m in layers}
+
+        def hook(m, inputs, out):
+            calls[m].append((inputs[0].detach(), out))
+
+        handles = [m.register_forward_hook(hook) for m in layers]
+        try:
+            out = self.forward(self.x)
+            if isinstance(out, tuple):
+                out = out[0]
+        finally:
+            for h in handles:
+                h.remove()
+        loss = summed_loss(self.criterion, out, self.y)
+        records = []
+        if loss is not None:
+            # a layer called more than once per forward pass (shared weights) has cross terms
+            records = [(m, *calls[m][0]) for m in layers if len(calls[m]) == 1
+                       and calls[m][0][1].requires_grad]
+        grads = torch.autograd.grad(loss, [r[2] for r in records]) if records else ()
+        self.records_ = []  # (module, a, g, weight index, bias index)
+        covered = [False] * len(self.params)
+        for (m, a, _), g in zip(records, grads, strict=True):
+            w, b = layers[m]
+            self.records_.append((m, a, g.detach(), w, b))
+            for i in (w, b):
+                if i is not None:
+                    covered[i] = True
+        self.covered_ = covered
+        rest = [i for i, c in enumerate(covered) if not c]
+        self.fallback_ = self._fallback_grads(rest) if rest else {}
+
+    def _fallback_grads(self, rest: list[int]) -> dict[int, torch.Tensor]:
+        """Per-sample gradients (n, *shape) of the parameters no layer formula covers."""
+        params = [self.params[i] for i in rest]
+        if self.forward is self.module and not getattr(self.module, "is_multi_task", False):
+            try:
+                return dict(zip(rest, self._vmap(params), strict=True))
+            except Exception:  # noqa: BLE001 - modules vmap cannot trace: loop instead
+                pass
+        out = [torch.zeros((self.n, *p.shape), dtype=p.dtype, device=p.device) for p in params]
+        for n in range(self.n):
+            z = (self.loop_forward(n) if self.loop_forward is not None
+                 else self.forward(self.x[n:n + 1]))
+            if isinstance(z, tuple):
+                z = z[0]
+            loss = self.criterion(z, self.y[n:n + 1])
+            for o, g in zip(out, torch.autograd.grad(loss, params, allow_unused=True),
+                            strict=True):
+                if g is not None:
+                    o[n] = g.detach()
+        return dict(zip(rest, out, strict=True))
+
+    def _vmap(self, params):
+        from torch.func import functional_call, grad, vmap
+
+        named = dict(self.module.named_parameters())
+        names = {id(p): n for n, p in named.items()}
+        keys = [names[id(p)] for p in params]
+        fixed = {n: p.detach() for n, p in named.items() if n not in keys}
+        fixed.update(dict(self.module.named_buffers()))
+        criterion = self.criterion
+
+        def loss_one(sub, xi, yi):
+            out = functional_call(self.module, {**fixed, **sub}, (xi.unsqueeze(0),))
+            return criterion(out, yi.unsqueeze(0))
+
+        sub = {k: p.detach() for k, p in zip(keys, params, strict=True)}
+        g = vmap(grad(loss_one), in_dims=(None, 0, 0))(sub, self.x, self.y)
+        return [g[k].detach() for k in keys]
+
+    @staticmethod
+    def _conv_grads(m: nn.Conv2d, a: torch.Tensor, g: torch.Tensor):
+        """Per-sample (weight, bias) gradients of a Conv2d, shapes (n, *weight), (n, out)."""
+        cols = F.unfold(a, m.kernel_size, dilation=m.dilation, padding=m.padding,
+                        stride=m.stride)  # (n, C_in k k, L)
+        gam = g.reshape(len(g), g.shape[1], -1)  # (n, C_out, L)
+        gw = torch.bmm(gam, cols.transpose(1, 2)).reshape(len(g), *m.weight.shape)
+        return gw, gam.sum(2)
+
+    def _layer_chunks(self):
+        """For each record: yields (w idx, b idx, kind, data, rows) per chunk.
+
+        ``rows`` are the rows of the layer's input batch (one per sample, or
+        the samples a multi-head model routed through this layer, for sums).
+        """
+        for m, a, g, w, b in self.records_:
+            if type(m).forward is nn.Linear.forward and a.dim() == 2:
+                yield w, b, "linear", (a, g), slice(None)
+            elif type(m).forward is nn.Linear.forward:  # extra axes: materialise per sample
+                a3 = a.reshape(a.shape[0], -1, a.shape[-1])
+                g3 = g.reshape(g.shape[0], -1, g.shape[-1])
+                yield w, b, "dense", (torch.einsum("nti,ntj->nij", g3, a3), g3.sum(1)), slice(None)
+            else:
+                for s in range(0, len(a), _CONV_CHUNK):
+                    gw, gb = self._conv_grads(m, a[s:s + _CONV_CHUNK], g[s:s + _CONV_CHUNK])
+                    yield w, b, "dense", (gw, gb), slice(s, s + _CONV_CHUNK)
+
+    # -- statistics --------------------------------------------------------------
+    def sum_grad_squared(self) -> list[torch.Tensor]:
+        """``sum_n (d loss_n / d theta)^2`` for each parameter (same shapes)."""
+        out = [torch.zeros_like(p, dtype=p.dtype) for p in self.params]
+        for w, b, kind, data, _ in self._layer_chunks():
+            if kind == "linear":
+                a, g = data
+                g2 = g * g
+                if w is not None:
+                    out[w] += (g2.T @ (a * a)).to(out[w].dtype)
+                if b is not None:
+                    out[b] += g2.sum(0).to(out[b].dtype)
+            else:
+                gw, gb = data
+                if w is not None:
+                    out[w] += (gw * gw).sum(0).to(out[w].dtype)
+                if b is not None:
+                    out[b] += (gb * gb).sum(0).to(out[b].dtype)
+        for i, g in self.fallback_.items():
+            out[i] += (g * g).sum(0)
+        return out
+
+    def dots_and_norms(self, refs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample gradient dot products with references, and squared norms.
+
+        Parameters
+        ----------
+        refs : Tensor of shape (K, n_params)
+            Flat reference gradients (parameters concatenated in ``params``
+            order, each flattened).
+
+        Returns
+        -------
+        dots : Tensor (n, K)
+            ``<grad loss_n, refs_k>``.
+        sq_norms : Tensor (n,)
+            ``|grad loss_n|^2``.
+        """
+        if any(len(r[1]) != self.n for r in self.records_):
+            raise NotImplementedError("a layer saw a subset of the batch (multi-head routing): "
+                                      "per-sample dot products need one row per sample.")
+        refs = torch.as_tensor(refs)
+        sizes = [p.numel() for p in self.params]
+        starts = [0]
+        for s in sizes:
+            starts.append(starts[-1] + s)
+
+        def ref(i):  # (K, *shape) of parameter i
+            return refs[:, starts[i]:starts[i + 1]].reshape(len(refs), *self.params[i].shape)
+
+        dots = torch.zeros(self.n, len(refs), dtype=refs.dtype, device=refs.device)
+        norms = torch.zeros(self.n, dtype=refs.dtype, device=refs.device)
+        for w, b, kind, data, rows in self._layer_chunks():
+            if kind == "linear":
+                a, g = (t.to(refs.dtype) for t in data)
+                a2 = (a * a).sum(1)
+                if w is not None:
+                    # <g_n a_n^T, M_k> = g_n^T M_k a_n
+                    dots += torch.einsum("no,koi,ni->nk", g, ref(w), a)
+                    norms += (g * g).sum(1) * a2
+                if b is not None:
+                    dots += g @ ref(b).T
+                    norms += (g * g).sum(1)
+            else:
+                gw, gb = (t.to(refs.dtype) for t in data)
+                if w is not None:
+                    flat = gw.reshape(len(gw), -1)
+                    dots[rows] += flat @ ref(w).reshape(len(refs), -1).T
+                    norms[rows] += (flat * flat).sum(1)
+                if b is not None:
+                    dots[rows] += gb @ ref(b).T
+                    norms[rows] += (gb * gb).sum(1)
+        for i, g in self.fallback_.items():
+            flat = g.reshape(self.n, -1).to(refs.dtype)
+            dots += flat @ ref(i).reshape(len(refs), -1).T
+            norms += (flat * flat).sum(1)
+        return dots, norms
+
+
+def sum_grad_squared(module: nn.Module, params: Sequence[torch.Tensor], criterion: Callable,
+                     x: torch.Tensor, y: torch.Tensor, **kwargs) -> list[torch.Tensor]:
+    """``sum_n (d loss_n / d theta)^2`` per parameter, from one backward pass.
+
+    See :class:`PerSampleGrads` (keyword arguments ``forward`` and ``loop_forward``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcl.utils._fisher import sum_grad_squared
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> x, y = torch.randn(3, 2), torch.tensor([0, 1, 1])
+    >>> s = sum_grad_squared(lin, [lin.weight, lin.bias], torch.nn.CrossEntropyLoss(), x, y)
+    >>> bool((s[0] >= 0).all()), tuple(s[1].shape)
+    (True, (2,))
+    """
+    return PerSampleGrads(module, params, criterion, x, y, **kwargs).sum_grad_squared()
