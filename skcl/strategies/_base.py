@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import inspect
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,10 +33,24 @@ from skcl.strategies._core import (
     Rollback,
     SkorchLoop,
 )
+from skcl.strategies._core.avalanche_names import suggest_name
 
 __all__ = ["BaseStrategy"]
 
 _TORCH_RNG_LOCK = threading.RLock()
+
+
+def _feature_names(X) -> np.ndarray | None:
+    """Column names of a DataFrame-like ``X`` when they are all strings (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return None
+    return np.asarray(list(columns), dtype=object)
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    if hasattr(exc, "add_note"):  # Python >= 3.11
+        exc.add_note(note)
 
 
 class BaseStrategy(
@@ -78,6 +91,12 @@ class BaseStrategy(
         skorch callbacks (they keep working).
     verbose : int, default=0
     device : str, default="cpu"
+    on_divergence : {"raise", "warn", "ignore"}, default="raise"
+        What a NaN or infinite training loss does: ``"raise"`` stops the
+        experience with a :class:`~skcl.exceptions.DivergenceError` (naming the
+        experience, epoch and minibatch) and rolls the strategy back;
+        ``"warn"`` warns once per experience and keeps training; ``"ignore"``
+        keeps training silently.
     **kwargs
         skorch's prefixed parameters (``module__*``, ``optimizer__*``,
         ``iterator_train__*``, ...). ``iterator_train__shuffle`` defaults to True.
@@ -132,6 +151,7 @@ class BaseStrategy(
         "plugins": [None, list, tuple],
         "device": ["string", torch.device, None],
         "warm_start": ["boolean"],
+        "on_divergence": [Options("raise", "warn", "ignore")],
     }
 
     #: Plugins a named strategy always has: name -> plugin class.
@@ -155,6 +175,7 @@ class BaseStrategy(
         callbacks=None,
         verbose: int = 0,
         device: str = "cpu",
+        on_divergence: str = "raise",
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -174,6 +195,29 @@ class BaseStrategy(
         self.plugins = plugins
         self.reset_optimizer = reset_optimizer
         self.random_state = random_state
+        self.on_divergence = on_divergence
+
+    def __repr__(self) -> str:
+        """scikit-learn's style: the class and the parameters that differ from their defaults.
+
+        (skorch's repr shows only the module.) The fitted network is ``module_``.
+        """
+        defaults: dict[str, Any] = {"iterator_train__shuffle": True}
+        for klass in reversed(type(self).__mro__):
+            init = vars(klass).get("__init__")
+            if init is None or klass is object:
+                continue
+            for name, param in inspect.signature(init).parameters.items():
+                if param.default is not inspect.Parameter.empty:
+                    defaults[name] = param.default
+        changed = []
+        for key, value in self.get_params(deep=False).items():
+            if key in defaults and (value is defaults[key] or (
+                    type(value) is type(defaults[key]) and repr(value) == repr(defaults[key]))):
+                continue
+            shown = value.__name__ if isinstance(value, type) else repr(value)
+            changed.append(f"{key}={shown}")
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_is_fitted__(self) -> bool:
         return "class_order_" in vars(self)
@@ -204,9 +248,9 @@ class BaseStrategy(
                      if k not in ("self", "kwargs")]
             hints = []
             for key in sorted(self._params_to_validate):
-                match = difflib.get_close_matches(key, valid, n=1)
+                match = suggest_name(key, valid)
                 if match:
-                    hints.append(f"'{key}' -> did you mean '{match[0]}'?")
+                    hints.append(f"'{key}' -> did you mean {match}?")
             raise ValueError(msg + ("\n" + "\n".join(hints) if hints else "")) from None
 
     @classmethod
@@ -319,6 +363,8 @@ class BaseStrategy(
         exp = self._as_experience(X, y, fit_params)
         eval_streams = fit_params.pop("eval_streams", None)
         first = not self.__sklearn_is_fitted__()
+        if not first and classes is not None:
+            self._check_same_classes(classes)
         Xt = self._validate_X(exp.X, reset=first)
         y_arr = self._validate_y(exp.y, len(Xt))
         t = self._validate_task_labels(exp, len(Xt))
@@ -348,7 +394,7 @@ class BaseStrategy(
             for plugin in self.plugin_hooks_["adapt_train_data"]:
                 data = plugin.adapt_train_data(self, data)
             self.train_data_ = data
-            super().partial_fit(data, None, **fit_params)
+            self._train_experience(data, **fit_params)
             self._call("after_training_exp", exp)
         self.trained_units_ = np.union1d(self.trained_units_, units).astype(np.int64)
         self.n_experiences_ += 1
@@ -357,6 +403,18 @@ class BaseStrategy(
         self.train_data_ = None
         self.eval_streams_ = None
         self.shuffle_generator_ = None
+
+    def _check_same_classes(self, classes) -> None:
+        # scikit-learn's partial_fit convention: classes= is fixed by the first call.
+        given = np.unique(np.asarray(classes))
+        if not self.fixed_classes_:
+            raise ValueError(
+                f"classes={given.tolist()} given to a later partial_fit, but the first call did "
+                "not fix the classes (they accumulate as they arrive); pass classes= at the "
+                "first call or never.")
+        if not np.array_equal(given, self.classes_):
+            raise ValueError(f"`classes={given.tolist()}` is not the same as on the first call "
+                             f"to partial_fit, was: {self.classes_.tolist()}.")
 
     def _adapt_model(self, n_units: int, data: TrainData) -> None:
         """Grow dynamic heads for the known classes and tasks; rebuild the optimizer if needed."""
@@ -413,17 +471,34 @@ class BaseStrategy(
         """
         self._check_params()
         stream = self._as_stream(X, y, experience, fit_params)
+        names = _feature_names(X)
         snapshot = self._snapshot()
+        before_exp = snapshot
+        i = 0
         try:
             if not self.warm_start or not self.initialized_:
                 for attr in ("n_features_in_", "feature_names_in_", "class_order_"):
                     vars(self).pop(attr, None)
                 self.initialized_ = False
             for i, exp in enumerate(stream):
+                if i:
+                    before_exp = self._snapshot()
                 self._partial_fit(exp, None, classes if i == 0 else None, fit_params)
+        except KeyboardInterrupt as exc:
+            # Keep the experiences trained before the interrupt; undo only the interrupted one.
+            self._restore(before_exp)
+            _add_note(exc, f"{type(self).__name__}.fit was interrupted in experience {i} "
+                           f"(0-based) of {len(stream)}: the {i} experience(s) before it are "
+                           "trained and kept; continue with partial_fit on the remaining "
+                           "experiences."
+                      if i else f"{type(self).__name__}.fit was interrupted in its first "
+                                "experience: the strategy is as it was before fit.")
+            raise
         except BaseException:
             self._restore(snapshot)
             raise
+        if names is not None:  # the stream was split into arrays: keep the DataFrame's names
+            self.feature_names_in_ = names
         return self
 
     def forward_logits(self, X, task_labels=None) -> torch.Tensor:

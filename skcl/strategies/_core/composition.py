@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 
 from skcl.plugins._base import HOOKS, StrategyPlugin
+from skcl.strategies._core.avalanche_names import suggest_name
 
 __all__ = ["PluginComposition"]
 
@@ -117,8 +117,8 @@ class PluginComposition:
             if key.startswith("plugins__"):
                 known = key in valid
             if not known:
-                match = difflib.get_close_matches(key, sorted(valid), n=1)
-                hint = f" Did you mean '{match[0]}'?" if match else ""
+                match = suggest_name(key, valid)
+                hint = f" Did you mean {match}?" if match else ""
                 raise ValueError(
                     f"Invalid parameter '{key}' for estimator {type(self).__name__}.{hint}"
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from skorch.callbacks import Callback, PrintLog
 from skorch.dataset import unpack_data
@@ -9,6 +11,7 @@ from skorch.history import History
 from skorch.utils import TeeGenerator
 from torch.utils.data import DataLoader
 
+from skcl.exceptions import DivergenceError
 from skcl.utils import (
     BatchIterator,
     TrainData,
@@ -36,6 +39,10 @@ class _History(History):
         if type(i) is int:
             return list.__getitem__(self, i)
         return super().__getitem__(i)
+
+
+class _StopExperience(Exception):  # noqa: N818 - a signal, not an error
+    """Ends the current experience at an epoch end after ``stop_training()``."""
 
 
 class SkorchLoop:
@@ -194,6 +201,10 @@ class SkorchLoop:
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                                **kwargs)
         self.history.record("experience", self.n_experiences_)
+        previous = self.history_[-2] if len(self.history_) > 1 else {}
+        same = previous.get("experience") == self.n_experiences_
+        self.history.record("epoch_in_experience",
+                            previous.get("epoch_in_experience", -1) + 1 if same else 0)
         self._call("before_training_epoch")
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -201,7 +212,42 @@ class SkorchLoop:
                              **kwargs)
         self._call("after_training_epoch")
         if self.stop_requested_:
-            raise KeyboardInterrupt  # skorch's own way to end partial_fit early
+            raise _StopExperience
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        # The loss skorch just recorded (already a Python float: no extra device sync).
+        if not training or self.on_divergence == "ignore":
+            return
+        epoch = self.history_[-1]
+        loss = epoch["batches"][-1]["train_loss"]
+        if loss - loss != 0:  # NaN or +-inf, without a call into math/numpy
+            message = (
+                f"{type(self).__name__}: the training loss became {loss} in experience "
+                f"{self.n_experiences_} (0-based), epoch {epoch['epoch_in_experience']}, "
+                f"minibatch {len(epoch['batches'])}: the training diverged. Lower the "
+                f"learning rate (lr={self.lr!r}) or scale the inputs (e.g. StandardScaler in "
+                "a Pipeline); on_divergence='warn' or 'ignore' keeps training instead."
+            )
+            if self.on_divergence == "raise":
+                raise DivergenceError(message)
+            if not self.divergence_warned_:
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+                self.divergence_warned_ = True
+
+    def _train_experience(self, data, **fit_params) -> None:
+        """skorch's ``partial_fit`` body, where only a deliberate stop ends training early.
+
+        skorch swallows ``KeyboardInterrupt`` there (its way to end ``partial_fit``
+        early); here a user's Ctrl-C propagates (and the verb rolls back), while
+        :meth:`stop_training` ends the experience with a private exception.
+        """
+        self.divergence_warned_ = False
+        self.notify("on_train_begin", X=data, y=None)
+        try:
+            self.fit_loop(data, None, _routing_method="partial_fit", **fit_params)
+        except _StopExperience:
+            pass
+        self.notify("on_train_end", X=data, y=None)
 
     def evaluation_step(self, batch, training=False):
         Xi, _ = unpack_data(batch)
