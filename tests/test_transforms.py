@@ -139,3 +139,68 @@ def test_runs_on_the_tensor_device_with_a_generator():
         xc = x.cuda()
         outc = Compose([RandomCrop(6, padding=1), RandomHorizontalFlip()])(xc, generator=_gen())
         assert outc.device == xc.device and torch.equal(outc.cpu(), out)
+
+
+def _plugin_data(n=48, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.rand(n, 1, 8, 8).astype(np.float32), np.arange(n) % 4
+
+
+def _cnn_params(**kw):
+    from skcl.models import SmallCNN
+
+    return dict(module=SmallCNN, module__input_shape=(1, 8, 8), module__channels=(2, 2),
+                module__hidden_size=4, batch_size=8, max_epochs=1, **kw)
+
+
+def test_transform_plugin_is_seeded_and_changes_training():
+    from skcl.plugins import TransformPlugin
+    from skcl.strategies import Naive
+
+    X, y = _plugin_data()
+    aug = Compose([RandomCrop(8, padding=2), RandomHorizontalFlip()])
+
+    def weights(random_state, transform):
+        net = Naive(plugins=[TransformPlugin(transform)], random_state=random_state,
+                    **_cnn_params()).partial_fit(X, y)
+        return torch.cat([p.detach().flatten() for p in net.module_.parameters()])
+
+    a, b = weights(0, aug), weights(0, clone(aug))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, weights(0, None))
+
+
+def test_transform_plugin_augments_replayed_exemplars():
+    from skcl.plugins import ReplayPlugin, StrategyPlugin, TransformPlugin
+    from skcl.strategies import Naive
+
+    seen = []
+
+    class Spy(StrategyPlugin):
+        def before_training_iteration(self, strategy, batch):
+            seen.append(batch[0]["x"].clone())
+
+    X, y = _plugin_data()
+    net = Naive(plugins=[ReplayPlugin(mem_size=8, batch_size_mem=8),
+                         TransformPlugin(RandomHorizontalFlip(p=1.0)), Spy()],
+                random_state=0, **_cnn_params())
+    net.partial_fit(X[y < 2], y[y < 2])
+    memory = net.named_plugins_["replay"].storage_.X_
+    seen.clear()
+    net.partial_fit(X[y >= 2], y[y >= 2])
+    replayed = torch.cat([b[8:] for b in seen])  # 8 current + 8 replayed per minibatch
+    assert len(replayed) == 8 * len(seen)
+    # every replayed sample is a flipped exemplar, none is an unflipped one
+    flipped = {tuple(m.flip(-1).flatten().tolist()) for m in memory}
+    raw = {tuple(m.flatten().tolist()) for m in memory}
+    got = {tuple(r.flatten().tolist()) for r in replayed}
+    assert got <= flipped and not (got & raw)
+
+
+def test_transform_plugin_rejects_a_non_callable():
+    from skcl.plugins import TransformPlugin
+    from skcl.strategies import Naive
+
+    X, y = _plugin_data()
+    with pytest.raises(ValueError, match="transform"):
+        Naive(plugins=[TransformPlugin(transform=3)], **_cnn_params()).partial_fit(X, y)
