@@ -103,9 +103,18 @@ def test_matrix_plot_is_a_heatmap():
     ax = AccuracyMatrix(R3).plot(title="t")
     images = ax.get_images()
     assert len(images) == 1
-    np.testing.assert_allclose(images[0].get_array(), R3)
+    shown = images[0].get_array()
+    # trained cells (j <= i) are drawn with their values; cells of experiences not trained
+    # yet (j > i) are masked out and hatched, with no number (issue 15: not 0.00)
+    upper = np.triu(np.ones((3, 3), bool), k=1)
+    np.testing.assert_array_equal(np.ma.getmaskarray(shown), upper)
+    np.testing.assert_allclose(shown.data[~upper], np.array(R3)[~upper])
     texts = [t.get_text() for t in ax.texts]
-    assert "0.90" in texts and len(texts) == 9
+    assert sorted(texts) == sorted(f"{v:.2f}" for v in np.array(R3)[~upper])
+    assert sum(p.get_hatch() == "///" for p in ax.patches) == upper.sum()
+    # on request the untrained values are shown too (all 9 numbers)
+    ax = AccuracyMatrix(R3).plot(title="t", show_untrained=True)
+    assert len(ax.texts) == 9 and "0.20" in [t.get_text() for t in ax.texts]
 
 
 # ---------------------------------------------------------------------- #

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,12 +12,20 @@ import torch
 
 from skcl.benchmarks._experience import Experience
 
-__all__ = ["evaluate", "ExperienceResult", "evaluate_experience"]
+__all__ = ["evaluate", "ExperienceResult", "evaluate_experience", "NotEvaluableWarning"]
+
+
+class NotEvaluableWarning(UserWarning):
+    """An experience was skipped in evaluation: the model cannot answer it (e.g. an unseen task)."""
 
 
 @dataclass
 class ExperienceResult:
-    """What one evaluation of one test experience measured."""
+    """What one evaluation of one test experience measured.
+
+    ``note`` is set (and ``accuracy``/``loss`` are ``nan``, ``y_pred`` empty)
+    when the model cannot answer the experience: see :attr:`evaluable`.
+    """
 
     index: int
     accuracy: float
@@ -24,22 +33,62 @@ class ExperienceResult:
     n_samples: int
     y_true: np.ndarray
     y_pred: np.ndarray
+    note: str | None = None
+
+    @property
+    def evaluable(self) -> bool:
+        """Whether the model could answer this experience."""
+        return self.note is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "accuracy": self.accuracy,
-                "loss": None if not np.isfinite(self.loss) else self.loss,
-                "n_samples": self.n_samples}
+        out = {"index": self.index,
+               "accuracy": None if not np.isfinite(self.accuracy) else self.accuracy,
+               "loss": None if not np.isfinite(self.loss) else self.loss,
+               "n_samples": self.n_samples}
+        if self.note is not None:
+            out["evaluable"] = False
+            out["note"] = self.note
+        return out
 
 
-def evaluate_experience(strategy, experience: Experience, index: int | None = None
-                        ) -> ExperienceResult:
+def _unknown_tasks(strategy, experience: Experience) -> list[int]:
+    known = getattr(strategy, "units_by_task_", None)
+    tasks = getattr(experience, "task_labels", None)
+    if known is None or tasks is None:
+        return []
+    return sorted(int(t) for t in np.unique(np.asarray(tasks)) if int(t) not in known)
+
+
+def evaluate_experience(strategy, experience: Experience, index: int | None = None, *,
+                        warn: bool = True) -> ExperienceResult:
     """Accuracy and loss of ``strategy`` (as it is now) on one experience.
 
     The loss is the strategy's criterion on its logits; it is ``nan`` when the
     experience holds classes the strategy has not seen (they have no output
     unit yet).
+
+    An experience whose task labels the strategy never trained on, and which
+    its model refuses (a :class:`~skcl.strategies.PNNStrategy` has no column
+    for it; a multi-head model no head), is reported as not evaluable: the
+    result has ``nan`` accuracy and loss and a ``note`` saying why, and a
+    :class:`NotEvaluableWarning` is issued (unless ``warn=False``). Any other
+    error propagates, and
+    a direct ``predict`` on such data keeps raising its ``ValueError``.
     """
-    logits = strategy.forward_logits(experience)
+    idx = int(experience.index if index is None else index)
+    try:
+        logits = strategy.forward_logits(experience)
+    except ValueError as exc:
+        unknown = _unknown_tasks(strategy, experience)
+        if not unknown:
+            raise
+        note = (f"not evaluable: task label(s) {unknown} were never trained and the model "
+                f"cannot answer them ({exc})")
+        if warn:
+            warnings.warn(f"Experience {idx}: {note}", NotEvaluableWarning, stacklevel=2)
+        y_true = np.asarray(experience.y)
+        return ExperienceResult(idx, float("nan"), float("nan"), len(y_true), y_true,
+                                np.empty(0, dtype=y_true.dtype), note=note)
     order = np.asarray(strategy.class_order_)
     y_true = np.asarray(experience.y)
     y_pred = order[logits.argmax(dim=1).numpy()]
@@ -54,21 +103,27 @@ def evaluate_experience(strategy, experience: Experience, index: int | None = No
                 loss = float(strategy.criterion_(logits.to(torch.float32), target))
             except (RuntimeError, ValueError, TypeError):  # a criterion for other targets
                 loss = float("nan")
-    idx = experience.index if index is None else index
-    return ExperienceResult(int(idx), accuracy, loss, len(y_true), y_true, y_pred)
+    return ExperienceResult(idx, accuracy, loss, len(y_true), y_true, y_pred)
 
 
 def _stream_summary(results: Sequence[ExperienceResult]) -> dict[str, Any]:
-    n = np.array([r.n_samples for r in results], dtype=float)
-    acc = np.array([r.accuracy for r in results])
-    loss = np.array([r.loss for r in results])
+    ok = [r for r in results if r.evaluable]
+    n = np.array([r.n_samples for r in ok], dtype=float)
+    acc = np.array([r.accuracy for r in ok])
+    loss = np.array([r.loss for r in ok])
     total = n.sum()
-    return {
+    out = {
         "accuracy": float(np.sum(acc * n) / total) if total else float("nan"),
         "average_accuracy": float(np.mean(acc)) if len(acc) else float("nan"),
         "loss": float(np.sum(loss * n) / total) if total else float("nan"),
         "n_samples": int(total),
     }
+    skipped = [r.index for r in results if not r.evaluable]
+    if skipped:
+        out["not_evaluable"] = skipped
+        out["note"] = (f"experiences {skipped} are not evaluable (tasks never trained); the "
+                       "stream values cover the others")
+    return out
 
 
 def evaluate(strategy, test_stream: Sequence[Experience] | Experience) -> dict[str, Any]:
@@ -89,6 +144,18 @@ def evaluate(strategy, test_stream: Sequence[Experience] | Experience) -> dict[s
         Top1_Acc_Stream), ``average_accuracy`` (mean over experiences, the
         continual-learning ACC), ``loss`` (pooled) and ``n_samples``.
 
+        An experience the strategy cannot answer (a task it never trained, on
+        a :class:`~skcl.strategies.PNNStrategy` or a multi-head model) gets
+        ``accuracy`` and ``loss`` ``None``, ``"evaluable": False`` and a
+        ``"note"``, with a :class:`NotEvaluableWarning`; the stream values
+        then cover the other experiences and list the skipped ones under
+        ``"not_evaluable"``.
+
+    Raises
+    ------
+    ValueError
+        If ``test_stream`` holds no experience (there is nothing to average).
+
     Examples
     --------
     >>> from skcl.benchmarks import split_digits
@@ -104,8 +171,12 @@ def evaluate(strategy, test_stream: Sequence[Experience] | Experience) -> dict[s
     """
     if isinstance(test_stream, Experience):
         test_stream = [test_stream]
+    test_stream = list(test_stream)
+    if not test_stream:
+        raise ValueError("evaluate needs at least one test experience; got an empty stream.")
     results = [evaluate_experience(strategy, exp, index=j) for j, exp in enumerate(test_stream)]
     summary = _stream_summary(results)
-    if not np.isfinite(summary["loss"]):
-        summary["loss"] = None
+    for key in ("accuracy", "average_accuracy", "loss"):
+        if not np.isfinite(summary[key]):
+            summary[key] = None
     return {"experiences": [r.to_dict() for r in results], "stream": summary}

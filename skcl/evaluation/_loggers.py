@@ -8,12 +8,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from skcl.evaluation._metrics import MetricValue
+from skcl.evaluation._metric_base import MetricValue
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skcl.benchmarks import Experience
+    from skcl.evaluation._plugin import EvaluationPlugin
+    from skcl.strategies import BaseStrategy
 
 __all__ = ["BaseLogger", "TextLogger", "CSVLogger", "TensorBoardLogger", "InteractiveLogger"]
 
@@ -34,17 +39,52 @@ class BaseLogger(BaseEstimator):
     * pickling drops the open handles (they reopen on first use) and
       stores ``sys.stdout``/``sys.stderr`` by name.
 
-    Subclasses override :meth:`log_metrics` and any of the callbacks
-    ``before_training_exp(strategy, ev, experience)``,
-    ``before_training_epoch(strategy, ev)``,
-    ``after_training_iteration(strategy, ev)``,
-    ``after_training_epoch(strategy, ev, values)``,
-    ``after_training_exp(strategy, ev, experience, values)``,
-    ``after_eval_stream(strategy, ev, stream_name, values)``.
+    Subclasses override :meth:`log_metrics` and any of the hooks below,
+    which are concrete no-ops here. They take the plugin's argument order
+    (the strategy first), then the live
+    :class:`~skcl.evaluation.EvaluationPlugin` (``evaluation``).
+
+    The metric values of the whole run are also recorded in the strategy's
+    skorch ``history`` (see :class:`~skcl.evaluation.EvaluationPlugin`), so
+    skorch's own logging callbacks need no skcl logger; these loggers add
+    what ``history`` does not hold: minibatch values, Avalanche's metric
+    names, confusion matrices, tidy CSV files and progress bars.
+
+    Examples
+    --------
+    >>> from skcl.evaluation import BaseLogger
+    >>> class Count(BaseLogger):
+    ...     def log_metrics(self, values):
+    ...         self.n_ = getattr(self, "n_", 0) + len(values)
+    >>> Count().after_training_epoch(None, None, [])  # the other hooks are no-ops
     """
 
     def log_metrics(self, values: Sequence[MetricValue]) -> None:
         """Receive every batch of values the plugin emits."""
+
+    def before_training_exp(self, strategy: BaseStrategy, evaluation: EvaluationPlugin,
+                            experience: Experience) -> None:
+        """An experience starts."""
+
+    def before_training_epoch(self, strategy: BaseStrategy, evaluation: EvaluationPlugin
+                              ) -> None:
+        """An epoch starts."""
+
+    def after_training_iteration(self, strategy: BaseStrategy, evaluation: EvaluationPlugin
+                                 ) -> None:
+        """A minibatch was trained (after the optimizer step)."""
+
+    def after_training_epoch(self, strategy: BaseStrategy, evaluation: EvaluationPlugin,
+                             values: Sequence[MetricValue]) -> None:
+        """An epoch ended; ``values`` are the epoch's metric values."""
+
+    def after_training_exp(self, strategy: BaseStrategy, evaluation: EvaluationPlugin,
+                           experience: Experience, values: Sequence[MetricValue]) -> None:
+        """An experience ended and the eval streams were evaluated."""
+
+    def after_eval_stream(self, strategy: BaseStrategy, evaluation: EvaluationPlugin,
+                          stream: str, values: Sequence[MetricValue]) -> None:
+        """A stream was evaluated; ``values`` are its metric values."""
 
     def close(self) -> None:
         """Release open files or writers (they reopen on next use)."""
@@ -131,8 +171,8 @@ class TextLogger(BaseLogger):
         if lines:
             self._write("".join(lines))
 
-    def before_training_exp(self, strategy, ev, experience):
-        self._write(f"-- Start of training experience {ev.training_exp_} "
+    def before_training_exp(self, strategy, evaluation, experience):
+        self._write(f"-- Start of training experience {evaluation.training_exp_} "
                     f"({len(experience)} samples) --\n")
 
 
@@ -232,11 +272,11 @@ class TensorBoardLogger(BaseLogger):
                     writer = writer or self._writer()
                     writer.add_scalar(v.name, value, v.step)
 
-    def after_training_exp(self, strategy, ev, experience, values):
+    def after_training_exp(self, strategy, evaluation, experience, values):
         if getattr(self, "writer_", None) is not None:
             self.writer_.flush()
 
-    def after_eval_stream(self, strategy, ev, stream, values):
+    def after_eval_stream(self, strategy, evaluation, stream, values):
         if getattr(self, "writer_", None) is not None:
             self.writer_.flush()
 
@@ -291,15 +331,15 @@ class InteractiveLogger(BaseLogger):
 
         return tqdm(file=self._file(), dynamic_ncols=True, **kwargs)
 
-    def before_training_exp(self, strategy, ev, experience):
+    def before_training_exp(self, strategy, evaluation, experience):
         if not self.active:
             return
         if getattr(self, "exp_bar_", None) is None:
             self.exp_bar_ = self._bar(total=self.n_experiences, desc="experiences", position=0)
         self.epoch_bar_ = self._bar(total=strategy.max_epochs, position=1, leave=False,
-                                    desc=f"exp {ev.training_exp_} epochs")
+                                    desc=f"exp {evaluation.training_exp_} epochs")
 
-    def before_training_epoch(self, strategy, ev):
+    def before_training_epoch(self, strategy, evaluation):
         if not self.active:
             return
         data = getattr(strategy, "train_data_", None)
@@ -309,12 +349,12 @@ class InteractiveLogger(BaseLogger):
             total = 1 if bs == -1 else math.ceil(len(data) / bs)
         self.batch_bar_ = self._bar(total=total, position=2, leave=False, desc="minibatches")
 
-    def after_training_iteration(self, strategy, ev):
+    def after_training_iteration(self, strategy, evaluation):
         bar = getattr(self, "batch_bar_", None)
         if bar is not None:
             bar.update(1)
 
-    def after_training_epoch(self, strategy, ev, values):
+    def after_training_epoch(self, strategy, evaluation, values):
         bar = getattr(self, "batch_bar_", None)
         if bar is not None:
             bar.close()
@@ -325,7 +365,7 @@ class InteractiveLogger(BaseLogger):
                 self.epoch_bar_.set_postfix(post)
             self.epoch_bar_.update(1)
 
-    def after_training_exp(self, strategy, ev, experience, values):
+    def after_training_exp(self, strategy, evaluation, experience, values):
         if getattr(self, "epoch_bar_", None) is not None:
             self.epoch_bar_.close()
             self.epoch_bar_ = None
@@ -334,7 +374,7 @@ class InteractiveLogger(BaseLogger):
             if self.n_experiences is not None and self.exp_bar_.n >= self.n_experiences:
                 self.close()
 
-    def after_eval_stream(self, strategy, ev, stream, values):
+    def after_eval_stream(self, strategy, evaluation, stream, values):
         if not self.active:
             return
         from tqdm.auto import tqdm
@@ -342,7 +382,7 @@ class InteractiveLogger(BaseLogger):
         parts = [f"{v.metric}={float(v.value):.3f}" for v in values
                  if v.is_scalar and v.granularity == "stream"]
         if parts:
-            tqdm.write(f"[exp {ev.training_exp_}] {stream}: " + " ".join(parts),
+            tqdm.write(f"[exp {evaluation.training_exp_}] {stream}: " + " ".join(parts),
                        file=self._file())
 
     def close(self):

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from skcl.evaluation import _cl_metrics as _m
+
 __all__ = ["AccuracyMatrix"]
 
 
@@ -36,7 +38,12 @@ class AccuracyMatrix:
       ``FWT = 1/k * sum_{1<=j<=k} (R[j-1, j] - b_j)``; needs ``baseline``.
 
     Forgetting, BWT and FWT are ``nan`` when fewer than two experiences were
-    trained.
+    trained. Each metric after ``k`` is the paper's formula on the first
+    ``k + 1`` experiences (FWT averages over ``j <= k``, the experiences trained
+    so far, not ``j <= k + 1``); the formulas live in one place,
+    :mod:`skcl.evaluation._cl_metrics` (:func:`~skcl.evaluation.average_accuracy`,
+    :func:`~skcl.evaluation.forgetting`, :func:`~skcl.evaluation.bwt`,
+    :func:`~skcl.evaluation.fwt`), which the streaming metrics and the plots use too.
 
     Parameters
     ----------
@@ -90,46 +97,33 @@ class AccuracyMatrix:
         return k
 
     def average_accuracy(self, after: int | None = None) -> float:
-        """ACC after training experience ``after`` (default: the last)."""
-        k = self._k(after)
-        n = min(k + 1, self.n_test)
-        return float(np.mean(self.matrix[k, :n]))
+        """ACC after training experience ``after`` (default: the last); see
+        :func:`~skcl.evaluation.average_accuracy`."""
+        return _m.average_accuracy(self.matrix, after)
 
     def average_accuracies(self) -> np.ndarray:
         """ACC after each trained experience (a curve of length ``n_trained``)."""
-        return np.array([self.average_accuracy(k) for k in range(self.n_trained)])
+        return _m.average_accuracies(self.matrix)
 
     def forgetting(self, after: int | None = None) -> np.ndarray:
-        """Per-experience forgetting ``f_j`` (Chaudhry et al. 2018) for ``j < k``."""
-        k = self._k(after)
-        n = min(k, self.n_test)
-        R = self.matrix
-        return np.array([np.max(R[j:k, j]) - R[k, j] for j in range(n)], dtype=float)
+        """Per-experience forgetting ``f_j`` (Chaudhry et al. 2018) for ``j < k``; see
+        :func:`~skcl.evaluation.forgetting`."""
+        return _m.forgetting(self.matrix, after)
 
     def average_forgetting(self, after: int | None = None) -> float:
         """Mean forgetting over the experiences before ``after`` (nan if none)."""
-        f = self.forgetting(after)
-        return float(np.mean(f)) if len(f) else float("nan")
+        return _m.average_forgetting(self.matrix, after)
 
     def bwt(self, after: int | None = None) -> float:
-        """Backward transfer (Lopez-Paz & Ranzato 2017); nan with one row."""
-        k = self._k(after)
-        n = min(k, self.n_test)
-        if n == 0:
-            return float("nan")
-        R = self.matrix
-        return float(np.mean([R[k, j] - R[j, j] for j in range(n)]))
+        """Backward transfer (Lopez-Paz & Ranzato 2017); nan with one row; see
+        :func:`~skcl.evaluation.bwt`."""
+        return _m.bwt(self.matrix, after)
 
     def fwt(self, after: int | None = None) -> float:
-        """Forward transfer (Lopez-Paz & Ranzato 2017); nan without a baseline or with one row."""
-        k = self._k(after)
-        if self.baseline is None:
-            return float("nan")
-        js = [j for j in range(1, min(k, self.n_test - 1) + 1)]
-        if not js:
-            return float("nan")
-        R, b = self.matrix, self.baseline
-        return float(np.mean([R[j - 1, j] - b[j] for j in js]))
+        """Forward transfer (Lopez-Paz & Ranzato 2017) over ``1 <= j <= k``; nan without a
+        baseline or with one row; see :func:`~skcl.evaluation.fwt`."""
+        self._k(after)
+        return _m.fwt(self.matrix, self.baseline, after)
 
     def summary(self) -> dict[str, float]:
         """The scalar metrics after the last trained experience."""
@@ -193,8 +187,9 @@ class AccuracyMatrix:
                 f"average_accuracy={acc:.3f})")
 
     # ------------------------------------------------------------------ #
-    def plot(self, ax=None, *, title: str | None = None, annotate: bool = True, cmap="viridis"):
-        """Draw the matrix as a heatmap (rows: trained, columns: tested); returns the Axes.
+    def plot(self, ax=None, *, title: str | None = None, annotate: bool = True,
+             cmap="viridis", **kwargs):
+        """Draw the matrix as a heatmap; see :func:`~skcl.evaluation.plot_accuracy_matrix`.
 
         Examples
         --------
@@ -205,26 +200,7 @@ class AccuracyMatrix:
         >>> ax.get_title()
         'demo'
         """
-        import matplotlib.pyplot as plt
+        from skcl.evaluation._plot import plot_accuracy_matrix
 
-        if ax is None:
-            width = max(4.5, 0.8 * self.n_test + 3)
-            height = max(2.5, 0.7 * self.n_trained + 1.8)
-            _, ax = plt.subplots(figsize=(width, height))
-        R = np.ma.masked_invalid(self.matrix)
-        im = ax.imshow(R, vmin=0.0, vmax=1.0, cmap=cmap, aspect="equal")
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="accuracy")
-        ax.set_xticks(range(self.n_test))
-        ax.set_yticks(range(self.n_trained))
-        ax.set_xlabel("tested on experience j")
-        ax.set_ylabel("after training experience i")
-        if annotate:
-            for i in range(self.n_trained):
-                for j in range(self.n_test):
-                    v = self.matrix[i, j]
-                    if np.isfinite(v):
-                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9,
-                                color="black" if v > 0.6 else "white")
-        if title is not None:
-            ax.set_title(title)
-        return ax
+        return plot_accuracy_matrix(self, ax, title=title, annotate=annotate, cmap=cmap,
+                                    **kwargs)

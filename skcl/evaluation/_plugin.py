@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from skcl.benchmarks._streams import as_named_streams
-from skcl.evaluation._evaluate import ExperienceResult, evaluate_experience
+from skcl.evaluation._evaluate import ExperienceResult, NotEvaluableWarning, evaluate_experience
+from skcl.evaluation._factories import accuracy_metrics, loss_metrics
+from skcl.evaluation._history import history_record, publish_to_skorch_loggers, record_history
+from skcl.evaluation._loggers import BaseLogger
 from skcl.evaluation._matrix import AccuracyMatrix
-from skcl.evaluation._metrics import (
-    MetricValue,
-    PluginMetric,
-    accuracy_metrics,
-    loss_metrics,
-)
+from skcl.evaluation._metric_base import MetricValue, PluginMetric
 from skcl.plugins._base import StrategyPlugin
 
 __all__ = ["EvaluationPlugin"]
@@ -62,6 +61,27 @@ class EvaluationPlugin(StrategyPlugin):
         ``-1`` or ``0``: only after each experience.
     collect_all : bool, default=True
         Keep every emitted value in ``metric_values_``.
+    skorch_loggers : bool, default=True
+        Also hand the end-of-experience record to the strategy's skorch
+        logging callbacks (``skorch.callbacks.TensorBoard``, ``WandbLogger``,
+        ``MlflowLogger``, ...), which otherwise read ``history[-1]`` before
+        the experience ends.
+
+    Notes
+    -----
+    Every evaluation is also recorded in the strategy's skorch ``history``:
+    after experience ``k``, ``history[-1]`` (the row of its last epoch)
+    holds flat scalar keys such as ``"test_acc_exp0"``, ``"test_avg_acc"``,
+    ``"test_forgetting"``, ``"test_bwt"`` (see :mod:`skcl.evaluation._history`
+    for the full list), so ``net.history[:, "test_avg_acc"]`` is the ACC curve
+    and skorch's logging callbacks log them unchanged.
+
+    An experience whose task the model never trained and cannot answer (a
+    :class:`~skcl.strategies.PNNStrategy` asked about a future task) is not
+    evaluable: its accuracy and loss are ``nan`` (the matrix cell too, with
+    ``info["note"]`` on the emitted value) and a
+    :class:`~skcl.evaluation.NotEvaluableWarning` is issued, instead of
+    aborting the run.
 
     Attributes
     ----------
@@ -90,20 +110,23 @@ class EvaluationPlugin(StrategyPlugin):
     (2, 2)
     >>> sorted(net.named_plugins_["evaluation"].last_metrics_)[-1]
     'Top1_Acc_Exp/eval_phase/test_stream/Exp001'
+    >>> net.history[-1, "test_avg_acc"] == R.average_accuracy()
+    True
     """
 
     def __init__(self, *metrics_args, metrics=None, loggers=None, eval_every: int = -1,
-                 collect_all: bool = True):
+                 collect_all: bool = True, skorch_loggers: bool = True):
         if metrics_args and metrics is not None:
             raise TypeError("Give the metrics either positionally or as metrics=, not both.")
         self.metrics = tuple(metrics_args) if metrics is None else metrics
         self.loggers = loggers
         self.eval_every = eval_every
         self.collect_all = collect_all
+        self.skorch_loggers = skorch_loggers
 
     @classmethod
     def _get_param_names(cls):
-        return ["collect_all", "eval_every", "loggers", "metrics"]
+        return ["collect_all", "eval_every", "loggers", "metrics", "skorch_loggers"]
 
     # ------------------------------------------------------------------ #
     def _metrics(self) -> tuple[PluginMetric, ...]:
@@ -123,8 +146,10 @@ class EvaluationPlugin(StrategyPlugin):
         if not isinstance(ee, (int, np.integer)) or isinstance(ee, bool) or ee < -1:
             raise ValueError(f"eval_every must be an integer >= -1; got {ee!r}.")
         for logger in self._loggers():
-            if not hasattr(logger, "log_metrics"):
-                raise TypeError(f"loggers must have a log_metrics method; got {logger!r}.")
+            if not isinstance(logger, BaseLogger):
+                raise TypeError(
+                    "loggers must be skcl.evaluation.BaseLogger instances (subclass it and "
+                    f"override log_metrics and the hooks you need); got {logger!r}.")
         self._metrics()
 
     def _ensure_state(self) -> None:
@@ -170,43 +195,50 @@ class EvaluationPlugin(StrategyPlugin):
         for logger in self._loggers():
             logger.log_metrics(values)
 
-    def _dispatch(self, hook: str, strategy, *args) -> list[MetricValue]:
-        out: list[MetricValue] = []
-        for m in self._metrics():
-            out.extend(getattr(m, hook)(self, strategy, *args) or [])
-        return out
-
-    def _notify(self, hook: str, strategy, *args) -> None:
-        for logger in self._loggers():
-            fn = getattr(logger, hook, None)
-            if fn is not None:
-                fn(strategy, self, *args)
-
     # ------------------------------------------------------------------ #
     # evaluation
     # ------------------------------------------------------------------ #
-    def _evaluate(self, strategy, *, periodic: bool) -> None:
+    def _evaluate_stream(self, strategy, name: str, stream) -> list[ExperienceResult]:
+        results = [evaluate_experience(strategy, exp, index=j, warn=False)
+                   for j, exp in enumerate(stream)]
+        skipped = [r.index for r in results if not r.evaluable]
+        if skipped:
+            warnings.warn(
+                f"EvaluationPlugin: after training experience {self.training_exp_}, experiences "
+                f"{skipped} of stream {name!r} are not evaluable (their task was never "
+                f"trained; {results[skipped[0]].note}); they are recorded as nan.",
+                NotEvaluableWarning, stacklevel=4)
+        return results
+
+    def _evaluate(self, strategy, *, periodic: bool) -> list[str]:
+        """Evaluate every stream; return the history keys recorded."""
         streams = as_named_streams(getattr(strategy, "eval_streams_", None))
         if not streams:
-            return
+            return []
         t0 = time.perf_counter()
         self.periodic_ = periodic
+        fwt = any(m.needs_baseline for m in self._metrics())
+        record: dict[str, float] = {}
         try:
             for name, stream in streams.items():
-                results: list[ExperienceResult] = []
+                results = self._evaluate_stream(strategy, name, stream)
                 values: list[MetricValue] = []
-                for j, exp in enumerate(stream):
-                    res = evaluate_experience(strategy, exp, index=j)
-                    results.append(res)
-                    values += self._dispatch("after_eval_exp", strategy, name, res)
+                for res in results:
+                    for m in self._metrics():
+                        values += m.after_eval_exp(strategy, self, name, res) or []
                 if not periodic:
                     self.rows_.setdefault(name, []).append([r.accuracy for r in results])
-                values += self._dispatch("after_eval_stream", strategy, name, results)
+                for m in self._metrics():
+                    values += m.after_eval_stream(strategy, self, name, results) or []
+                R = None if periodic else self.accuracy_matrices_[name]
+                record.update(history_record(name, results, R, fwt=fwt))
                 self._emit(values)
-                self._notify("after_eval_stream", strategy, name, values)
+                for logger in self._loggers():
+                    logger.after_eval_stream(strategy, self, name, values)
         finally:
             self.periodic_ = False
             self.eval_seconds_ += time.perf_counter() - t0
+        return list(record) if record_history(strategy, self.training_exp_, record) else []
 
     def _measure_baseline(self, strategy) -> None:
         streams = as_named_streams(getattr(strategy, "eval_streams_", None))
@@ -214,9 +246,14 @@ class EvaluationPlugin(StrategyPlugin):
         for name, stream in streams.items():
             if name not in self.baselines_:
                 self.baselines_[name] = np.array(
-                    [evaluate_experience(strategy, exp, index=j).accuracy
-                     for j, exp in enumerate(stream)])
+                    [r.accuracy for r in self._evaluate_stream(strategy, name, stream)])
         self.eval_seconds_ += time.perf_counter() - t0
+
+    def _collect(self, call) -> list[MetricValue]:
+        out: list[MetricValue] = []
+        for m in self._metrics():
+            out.extend(call(m) or [])
+        return out
 
     # ------------------------------------------------------------------ #
     # hooks
@@ -228,41 +265,51 @@ class EvaluationPlugin(StrategyPlugin):
         self.epoch_ = 0
         if strategy.n_experiences_ == 0 and any(m.needs_baseline for m in self._metrics()):
             self._measure_baseline(strategy)
-        self._emit(self._dispatch("before_training_exp", strategy))
-        self._notify("before_training_exp", strategy, experience)
+        self._emit(self._collect(lambda m: m.before_training_exp(strategy, self)))
+        for logger in self._loggers():
+            logger.before_training_exp(strategy, self, experience)
 
     def before_training_epoch(self, strategy) -> None:
-        self._emit(self._dispatch("before_training_epoch", strategy))
-        self._notify("before_training_epoch", strategy)
+        self._emit(self._collect(lambda m: m.before_training_epoch(strategy, self)))
+        for logger in self._loggers():
+            logger.before_training_epoch(strategy, self)
 
-    def penalty(self, strategy, y_pred, y_true, inputs):
-        # Not a penalty: the only hook that sees the training outputs. Keep them.
-        self._last_output = (y_pred.detach() if hasattr(y_pred, "detach") else y_pred,
-                             y_true.detach())
-        return None
+    def after_forward(self, strategy, y_pred, y_true, inputs) -> None:
+        # Keep the training outputs for the metrics, which see them after the step.
+        if isinstance(y_pred, (tuple, list)):
+            y_pred = y_pred[0]
+        self._last_output = (y_pred.detach(), y_true.detach())
 
     def after_training_iteration(self, strategy, batch) -> None:
         self.step_ += 1
         out = getattr(self, "_last_output", None)
         if out is not None:
-            self._emit(self._dispatch("after_training_iteration", strategy, *out))
+            y_pred, y_true = out
+            self._emit(self._collect(
+                lambda m: m.after_training_iteration(strategy, self, y_pred, y_true)))
             self._last_output = None
-        self._notify("after_training_iteration", strategy)
+        for logger in self._loggers():
+            logger.after_training_iteration(strategy, self)
 
     def after_training_epoch(self, strategy) -> None:
-        values = self._dispatch("after_training_epoch", strategy)
+        values = self._collect(lambda m: m.after_training_epoch(strategy, self))
         self._emit(values)
-        self._notify("after_training_epoch", strategy, values)
+        for logger in self._loggers():
+            logger.after_training_epoch(strategy, self, values)
         self.epoch_ += 1
         k = self.eval_every
         if k > 0 and self.epoch_ % k == 0 and self.epoch_ < strategy.max_epochs:
+            # inside the epoch's end, before skorch's callbacks: they log the record as usual
             self._evaluate(strategy, periodic=True)
 
     def after_training_exp(self, strategy, experience) -> None:
-        values = self._dispatch("after_training_exp", strategy)
+        values = self._collect(lambda m: m.after_training_exp(strategy, self))
         self._emit(values)
-        self._evaluate(strategy, periodic=False)
-        self._notify("after_training_exp", strategy, experience, values)
+        keys = self._evaluate(strategy, periodic=False)
+        if self.skorch_loggers:
+            publish_to_skorch_loggers(strategy, keys)
+        for logger in self._loggers():
+            logger.after_training_exp(strategy, self, experience, values)
 
     def __getstate__(self):
         state = dict(self.__dict__)
