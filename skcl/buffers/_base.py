@@ -391,6 +391,38 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
                         self.keys_, keep)
         return self
 
+    def set_field(self, name: str, values):
+        """Replace (or add) the extra field ``name`` of the exemplars held now.
+
+        ``values`` has one row per held exemplar, in the order of ``X_``; its
+        row shape may differ from the old one (e.g. logits widened when a
+        classifier head grew). Later :meth:`partial_fit` calls must give rows
+        of the new shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skcl.buffers import ReservoirSamplingBuffer
+        >>> buf = ReservoirSamplingBuffer(max_size=3, random_state=0)
+        >>> _ = buf.fit(np.zeros((2, 1)), [0, 1], fields={"z": np.ones((2, 2))})
+        >>> _ = buf.set_field("z", np.zeros((2, 3)))
+        >>> buf.fields_["z"].shape
+        (2, 3)
+        """
+        check_is_fitted(self, "X_")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"Field names must be identifiers; got {name!r}.")
+        if _is_torch(self.X_):
+            values = (values.detach() if _is_torch(values)
+                      else torch.as_tensor(np.asarray(values))).to(self.X_.device)
+        else:
+            values = _to_numpy(values)
+        if len(_shape(values)) == 0 or _shape(values)[0] != len(self):
+            raise ValueError(f"Field {name!r} needs one row per held exemplar ({len(self)}); "
+                             f"got shape {_shape(values)}.")
+        self.fields_ = {**self.fields_, name: values}
+        return self
+
     def __len__(self) -> int:
         return len(self.X_) if hasattr(self, "X_") else 0
 

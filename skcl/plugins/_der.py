@@ -1,0 +1,230 @@
+"""`DERPlugin`: dark experience replay (DER and DER++), plus the online rehearsal base."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from skcl.buffers import ReservoirSamplingBuffer
+from skcl.plugins._base import StrategyPlugin
+from skcl.transforms import apply_transform
+from skcl.utils import check_int, check_number, eval_mode
+
+__all__ = ["DERPlugin", "OnlineRehearsalPlugin"]
+
+
+class OnlineRehearsalPlugin(StrategyPlugin):
+    """Base of the task-free rehearsal plugins (DER, ER-ACE, MIR, SCR).
+
+    A reservoir buffer (:class:`~skcl.buffers.ReservoirSamplingBuffer`) is
+    updated after every optimizer step with the minibatch just trained on
+    (its inputs without augmentation, encoded labels, task labels and the
+    per-sample fields given by :meth:`_fields`), as in Mammoth and the
+    authors' code. Replay therefore starts inside the first experience, and
+    the plugin works online (one pass over small experiences) as well as
+    offline (epochs over an experience; every epoch offers its minibatches
+    again).
+
+    Parameters
+    ----------
+    mem_size : int, default=200
+        Total buffer size (not per class).
+    batch_size_mem : int or None, default=None
+        Replayed samples per draw; ``None`` uses the current minibatch size.
+    transform : callable or None, default=None
+        Augmentation applied to replayed inputs (``t(x, generator=g)`` for
+        :mod:`skcl.transforms`); the buffer keeps the inputs unaugmented.
+
+    Attributes
+    ----------
+    storage_ : ReservoirSamplingBuffer
+        The memory (labels are output-unit indices).
+    """
+
+    def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
+                 transform=None):
+        self.mem_size = mem_size
+        self.batch_size_mem = batch_size_mem
+        self.transform = transform
+
+    def _check(self) -> None:
+        check_int(self.mem_size, "mem_size")
+        check_int(self.batch_size_mem, "batch_size_mem", allow_none=True)
+        if self.transform is not None and not callable(self.transform):
+            raise TypeError(f"transform must be callable or None; got {self.transform!r}.")
+
+    def before_training_exp(self, strategy, experience) -> None:
+        self._check()
+        if not hasattr(self, "storage_"):
+            self.storage_ = ReservoirSamplingBuffer(
+                self.mem_size, random_state=int(self.rng_.integers(np.iinfo(np.int32).max)))
+            self.torch_generator_ = torch.Generator().manual_seed(
+                int(self.rng_.integers(np.iinfo(np.int32).max)))
+        elif self.storage_.max_size != self.mem_size:  # changed by set_params
+            self.storage_.resize(self.mem_size)
+
+    # -- memory ------------------------------------------------------------
+    def _n_mem(self, batch_len: int) -> int:
+        return int(self.batch_size_mem or batch_len)
+
+    def _draw(self, n: int):
+        """``(inputs, y, fields)`` of ``min(n, len(memory))`` exemplars drawn without
+        replacement, or ``None`` when the memory is empty."""
+        storage = getattr(self, "storage_", None)
+        if storage is None or len(storage) == 0 or n == 0:
+            return None
+        idx = torch.as_tensor(self.rng_.choice(len(storage), size=min(n, len(storage)),
+                                               replace=False), dtype=torch.long)
+        inputs = {"x": storage.X_[idx], "task_labels": storage.task_labels_[idx]}
+        return inputs, storage.y_[idx], {k: v[idx] for k, v in storage.fields_.items()}
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return apply_transform(self.transform, x, generator=self.torch_generator_)
+
+    def _forward(self, strategy, inputs: dict, augment: bool = True) -> torch.Tensor:
+        if augment and self.transform is not None:
+            inputs = {**inputs, "x": self._augment(inputs["x"])}
+        return strategy.infer(inputs)
+
+    def _fields(self, strategy, batch) -> dict | None:
+        """Extra per-sample fields stored with the incoming minibatch."""
+        return None
+
+    def after_training_iteration(self, strategy, batch) -> None:
+        inputs, y = batch
+        self.storage_.partial_fit(inputs["x"].detach(), y, task_labels=inputs["task_labels"],
+                                  experience=strategy.n_experiences_,
+                                  fields=self._fields(strategy, batch))
+
+
+def _mse_known(out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the logits known at insertion time (non-NaN entries)."""
+    width = min(out.shape[1], z.shape[1])
+    out, z = out[:, :width], z[:, :width].to(out.dtype)
+    known = ~torch.isnan(z)
+    if bool(known.all()):
+        return torch.nn.functional.mse_loss(out, z)
+    diff = torch.where(known, out - torch.nan_to_num(z), torch.zeros_like(out))
+    return diff.pow(2).sum() / known.sum().clamp(min=1)
+
+
+class DERPlugin(OnlineRehearsalPlugin):
+    """Dark experience replay, DER and DER++ (Buzzega et al., NeurIPS 2020).
+
+    The reservoir memory holds each trained sample's input (unaugmented),
+    label and the logits the network gave it in the training forward pass
+    (before the optimizer step, detached). Each step adds to the loss
+
+    * ``alpha * mse(f(x1), z1)`` on a replayed minibatch ``(x1, z1)``
+      (``F.mse_loss``: the mean over samples *and* logits, as in Mammoth), and
+    * for DER++ (``beta > 0``), ``beta * CE(f(x2), y2)`` on a second,
+      independent draw ``(x2, y2)``.
+
+    The paper assumes a head of fixed size (here: ``classes=`` given up
+    front). With a growing head, when new output units appear (at the start
+    of an experience) each stored sample's logits are extended with the
+    model's outputs for the new units before they are trained, the values a
+    fixed head would hold for never-trained units; the regression then keeps
+    new units low on old samples (without it DER forgets everything). Units
+    added in any other way are left out of the mean (stored as NaN). The
+    memory is updated after every optimizer step, so the method is task-free
+    and works online.
+
+    Parameters
+    ----------
+    mem_size : int, default=200
+    batch_size_mem : int or None, default=None
+        Size of each replay draw (default: the current minibatch size).
+    alpha : float, default=0.5
+        Weight of the logit-matching (MSE) term.
+    beta : float, default=0.0
+        Weight of the replayed cross-entropy term; ``> 0`` gives DER++.
+    transform : callable or None, default=None
+        Augmentation of replayed inputs.
+
+    Attributes
+    ----------
+    storage_ : ReservoirSamplingBuffer
+        Memory with the field ``"logits"``.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.plugins import DERPlugin
+    >>> from skcl.strategies import Naive
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = Naive(plugins=[DERPlugin(mem_size=100, alpha=0.5, beta=0.5)], lr=0.1,
+    ...             random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> memory = net.named_plugins_["der"].storage_
+    >>> len(memory), tuple(memory.fields_["logits"].shape)
+    (100, (100, 10))
+    """
+
+    def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
+                 alpha: float = 0.5, beta: float = 0.0, transform=None):
+        super().__init__(mem_size, batch_size_mem, transform)
+        self.alpha = alpha
+        self.beta = beta
+
+    def _check(self) -> None:
+        super()._check()
+        check_number(self.alpha, "alpha")
+        check_number(self.beta, "beta")
+
+    def before_training_exp(self, strategy, experience) -> None:
+        super().before_training_exp(strategy, experience)
+        storage = self.storage_
+        if len(storage) == 0 or "logits" not in storage.fields_:
+            return
+        stored = storage.fields_["logits"]
+        with eval_mode(strategy.module_):
+            width = strategy.infer({"x": storage.X_[:1],
+                                    "task_labels": storage.task_labels_[:1]}).shape[1]
+            if width <= stored.shape[1]:
+                return
+        # the head grew: a never-trained unit scores a stored sample as low as its least
+        # likely known class did at insertion (as a head of fixed size trained with softmax
+        # cross-entropy pushes the units of classes not yet seen down)
+        low = torch.nan_to_num(stored, nan=float("inf")).min(dim=1, keepdim=True).values
+        fill = low.expand(len(stored), width - stored.shape[1])
+        storage.set_field("logits", torch.cat([stored, fill], dim=1))
+
+    def after_forward(self, strategy, y_pred, y_true, inputs) -> None:
+        self.logits_ = y_pred.detach()
+
+    def penalty(self, strategy, y_pred, y_true, inputs):
+        n = self._n_mem(len(y_true))
+        loss = None
+        if self.alpha > 0:
+            mem = self._draw(n)
+            if mem is not None:
+                x1, _, f1 = mem
+                loss = self.alpha * _mse_known(self._forward(strategy, x1), f1["logits"])
+        if self.beta > 0:
+            mem = self._draw(n)
+            if mem is not None:
+                x2, y2, _ = mem
+                term = self.beta * strategy.criterion_(self._forward(strategy, x2), y2)
+                loss = term if loss is None else loss + term
+        return loss
+
+    def _fields(self, strategy, batch) -> dict:
+        z = self.logits_.float()
+        self.logits_ = None
+        stored = self.storage_.fields_.get("logits") if hasattr(self.storage_, "X_") else None
+        if stored is not None and stored.shape[1] != z.shape[1]:
+            width = max(stored.shape[1], z.shape[1])
+            if stored.shape[1] < width:  # the head grew: older logits of new units unknown
+                self.storage_.set_field("logits", _pad_nan(stored, width))
+            z = _pad_nan(z, width)
+        return {"logits": z}
+
+
+def _pad_nan(z: torch.Tensor, width: int) -> torch.Tensor:
+    if z.shape[1] >= width:
+        return z
+    pad = torch.full((z.shape[0], width - z.shape[1]), float("nan"), dtype=z.dtype,
+                     device=z.device)
+    return torch.cat([z, pad], dim=1)

@@ -1,0 +1,89 @@
+"""`ERACEPlugin`: experience replay with the asymmetric cross-entropy (ER-ACE)."""
+
+from __future__ import annotations
+
+import torch
+
+from skcl.plugins._der import OnlineRehearsalPlugin
+
+__all__ = ["ERACEPlugin", "ace_mask"]
+
+
+def ace_mask(y_in: torch.Tensor, seen: torch.Tensor, n_outputs: int) -> torch.Tensor:
+    """The output units ER-ACE keeps for an incoming minibatch (a boolean row).
+
+    The units of the classes present in the minibatch, and every unit from
+    the highest unit seen so far on (unseen, "future" units stay unmasked),
+    as in the authors' code (``mask[:, present] = 1; mask[:, max(seen):] = 1``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcl.plugins import ace_mask
+    >>> ace_mask(torch.tensor([1, 1]), torch.tensor([0, 1, 2, 3]), 6).int().tolist()
+    [0, 1, 0, 1, 1, 1]
+    """
+    keep = torch.zeros(n_outputs, dtype=torch.bool, device=y_in.device)
+    keep[y_in] = True
+    if len(seen):
+        keep[int(seen.max()):] = True
+    return keep
+
+
+class ERACEPlugin(OnlineRehearsalPlugin):
+    """ER-ACE: asymmetric cross-entropy (Caccia et al., ICLR 2022).
+
+    The incoming minibatch's cross-entropy is computed with the logits of the
+    old classes *absent from it* masked out (filled with -1e9, as in the
+    authors' code; see :func:`ace_mask`), so learning new classes does not
+    push the old ones' logits down. A replayed minibatch from a reservoir
+    memory adds the ordinary cross-entropy over all the logits. The memory is
+    updated after every step (task-free), so the method works online and
+    offline; the incoming loss is masked from the first minibatch on
+    (the authors' task-free mode).
+
+    Parameters
+    ----------
+    mem_size : int, default=200
+    batch_size_mem : int or None, default=None
+        Replayed samples per step (default: the current minibatch size).
+    transform : callable or None, default=None
+        Augmentation of replayed inputs.
+
+    Attributes
+    ----------
+    storage_ : ReservoirSamplingBuffer
+    seen_units_ : Tensor
+        Output units seen in incoming minibatches so far.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.plugins import ERACEPlugin
+    >>> from skcl.strategies import Naive
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = Naive(plugins=[ERACEPlugin(mem_size=100)], lr=0.1, random_state=0)
+    >>> for exp in train:
+    ...     _ = net.partial_fit(exp)
+    >>> net.named_plugins_["erace"].seen_units_.tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+
+    def before_training_exp(self, strategy, experience) -> None:
+        super().before_training_exp(strategy, experience)
+        if not hasattr(self, "seen_units_"):
+            self.seen_units_ = torch.zeros(0, dtype=torch.long)
+
+    def compute_loss(self, strategy, y_pred, y_true, inputs):
+        y_true = y_true.to(y_pred.device)
+        self.seen_units_ = torch.unique(torch.cat([self.seen_units_, y_true.cpu()]))
+        keep = ace_mask(y_true, self.seen_units_.to(y_pred.device), y_pred.shape[1])
+        masked = y_pred.masked_fill(~keep, -1e9)
+        return strategy.criterion_(masked, y_true)
+
+    def penalty(self, strategy, y_pred, y_true, inputs):
+        mem = self._draw(self._n_mem(len(y_true)))
+        if mem is None:
+            return None
+        x, y, _ = mem
+        return strategy.criterion_(self._forward(strategy, x), y)

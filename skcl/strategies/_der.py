@@ -1,0 +1,119 @@
+"""`DER` and `DERPlusPlus`: dark experience replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skcl.plugins._der import DERPlugin
+from skcl.strategies._base import BaseStrategy
+
+__all__ = ["DER", "DERPlusPlus"]
+
+
+class DER(BaseStrategy):
+    """Dark experience replay, DER (Buzzega et al., NeurIPS 2020).
+
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.DERPlugin` (named
+    ``"der"``) with ``beta=0``: a reservoir memory of inputs and their logits
+    at insertion time, updated after every step, and ``alpha`` times the mean
+    squared error between the current and the stored logits of a replayed
+    minibatch. Task-free: works offline and online.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    mem_size : int, default=200
+    batch_size_mem : int or None, default=None
+        Replayed samples per step (default: the current batch size).
+    alpha : float, default=0.5
+    replay_transform : callable or None, default=None
+        Augmentation of the replayed inputs.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.strategies import DER
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = DER(mem_size=200, alpha=1.0, lr=0.1, max_epochs=3, random_state=0)
+    >>> for i, exp in enumerate(train):  # a head over all classes from the start
+    ...     _ = net.partial_fit(exp, classes=range(10) if i == 0 else None)
+    >>> net.score(test[0]) > 0.5
+    True
+    """
+
+    _builtin_plugins = {"der": DERPlugin}
+    _plugin_aliases = {
+        "mem_size": ("der", "mem_size"),
+        "batch_size_mem": ("der", "batch_size_mem"),
+        "alpha": ("der", "alpha"),
+        "replay_transform": ("der", "transform"),
+    }
+
+    def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
+                 alpha: float = 0.5, replay_transform=None, **kwargs):
+        super().__init__(module, **kwargs)
+        self.mem_size = mem_size
+        self.batch_size_mem = batch_size_mem
+        self.alpha = alpha
+        self.replay_transform = replay_transform
+
+    @classmethod
+    def _unit_test_params(cls) -> dict[str, Any]:
+        return {**super()._unit_test_params(), "mem_size": 20}
+
+
+class DERPlusPlus(BaseStrategy):
+    """Dark experience replay with replayed labels, DER++ (Buzzega et al., NeurIPS 2020).
+
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.DERPlugin` (named
+    ``"der"``): ``alpha`` times the logit-matching MSE on one replayed
+    minibatch plus ``beta`` times the cross-entropy on a second, independent
+    draw.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=None
+    mem_size : int, default=200
+    batch_size_mem : int or None, default=None
+    alpha : float, default=0.5
+    beta : float, default=0.5
+    replay_transform : callable or None, default=None
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
+
+    Examples
+    --------
+    >>> from skcl.benchmarks import split_digits
+    >>> from skcl.strategies import DERPlusPlus
+    >>> train, test = split_digits(n_experiences=5, random_state=0)
+    >>> net = DERPlusPlus(mem_size=200, alpha=0.3, beta=0.5, lr=0.1, max_epochs=3,
+    ...                   random_state=0)
+    >>> for i, exp in enumerate(train):  # a head over all classes from the start
+    ...     _ = net.partial_fit(exp, classes=range(10) if i == 0 else None)
+    >>> net.score(test[0]) > 0.5
+    True
+    """
+
+    _builtin_plugins = {"der": DERPlugin}
+    _plugin_aliases = {
+        "mem_size": ("der", "mem_size"),
+        "batch_size_mem": ("der", "batch_size_mem"),
+        "alpha": ("der", "alpha"),
+        "beta": ("der", "beta"),
+        "replay_transform": ("der", "transform"),
+    }
+
+    def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
+                 alpha: float = 0.5, beta: float = 0.5, replay_transform=None, **kwargs):
+        super().__init__(module, **kwargs)
+        self.mem_size = mem_size
+        self.batch_size_mem = batch_size_mem
+        self.alpha = alpha
+        self.beta = beta
+        self.replay_transform = replay_transform
+
+    @classmethod
+    def _unit_test_params(cls) -> dict[str, Any]:
+        return {**super()._unit_test_params(), "mem_size": 20}
