@@ -186,21 +186,54 @@ class EWCPlugin(StrategyPlugin):
         elif self.online_importance_:
             yield self.online_importance_, self.online_params_
 
+    def _aggregate(self) -> list:
+        """One quadratic per parameter: ``sum_k F_k (p - a_k)^2 = A (p - m)^2 + c``.
+
+        ``A = sum_k F_k``, ``m = sum_k F_k a_k / A`` (0 where ``A = 0``) and the
+        constant ``c = sum_k F_k a_k^2 - A m^2`` (summed over elements, in
+        float64), so each training step costs one term per parameter however
+        many experiences are stored. Grown parameters are zero-padded to their
+        largest stored shape (no penalty on units an experience did not have).
+        """
+        cached = getattr(self, "_penalty_cache", None)
+        if cached is not None:
+            return cached
+        acc: dict = {}
+        for fisher, anchor in self._terms():
+            for name, f in fisher.items():
+                acc.setdefault(name, []).append((f.double(), anchor[name].double()))
+        out = []
+        for name, terms in acc.items():
+            shape = torch.Size(max(s) for s in zip(*(f.shape for f, _ in terms)))
+            A = sum(zero_pad(f, shape) for f, _ in terms)
+            B = sum(zero_pad(f * a, shape) for f, a in terms)
+            C = sum(float((f * a * a).sum()) for f, a in terms)
+            m = torch.where(A > 0, B / torch.where(A > 0, A, 1.0), 0.0)
+            const = C - float((A * m * m).sum())
+            dtype = terms[0][0].new_empty(0).float().dtype
+            out.append((name, A.to(dtype), m.to(dtype), const))
+        self._penalty_cache = out
+        return out
+
     def penalty(self, strategy, y_pred, y_true, inputs):
         if self.ewc_lambda == 0 or not hasattr(self, "importances_"):
             return None
         params = dict(strategy.module_.named_parameters())
         total = None
-        for fisher, anchor in self._terms():
-            for name, f in fisher.items():
-                p = params.get(name)
-                if p is None:
-                    continue
-                term = (f * (overlap(p, f) - anchor[name]) ** 2).sum()
-                total = term if total is None else total + term
-        return None if total is None else 0.5 * self.ewc_lambda * total
+        const = 0.0
+        for name, A, m, c in self._aggregate():
+            p = params.get(name)
+            if p is None:
+                continue
+            if A.device != p.device or A.dtype != p.dtype:
+                A, m = A.to(p), m.to(p)
+            term = (A * (overlap(p, A) - m) ** 2).sum()
+            total = term if total is None else total + term
+            const += c
+        return None if total is None else 0.5 * self.ewc_lambda * (total + const)
 
     def after_training_exp(self, strategy, experience) -> None:
+        self._penalty_cache = None
         data = experience_data(strategy)
         fisher = fisher_diagonal(strategy, data, fisher=self.fisher)
         anchor = {n: p.detach().clone() for n, p in strategy.module_.named_parameters()
