@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -158,6 +160,10 @@ def _batch_tensor(a) -> torch.Tensor:
     return t.to(torch.float32)
 
 
+# bytes read per mapped file since its pages were last released (see LazyX._release_pages)
+_RELEASE_COUNTER: dict[int, int] = {}
+
+
 def _item_x(item):
     # a dataset item is x, or (x, y, ...): keep the input
     return item[0] if isinstance(item, tuple | list) else item
@@ -294,6 +300,8 @@ class LazyX:
             # one read of the sorted, unique rows (memmaps and h5py read forward fast)
             uniq, inverse = np.unique(idx, return_inverse=True)
             rows = np.asarray(src[uniq])
+            if isinstance(src, np.memmap):
+                self._release_pages(src, rows.nbytes)
             if len(uniq) != len(idx) or not np.array_equal(uniq, idx):
                 rows = rows[inverse]
             return _batch_tensor(rows)
@@ -303,6 +311,23 @@ class LazyX:
         return _batch_tensor(torch.stack([torch.as_tensor(np.asarray(x))
                                           if not isinstance(x, torch.Tensor) else x
                                           for x in items]))
+
+    #: Bytes read from a memmap after which its pages are dropped from this process's
+    #: resident memory (they stay in the OS page cache): a mapped file read once fully
+    #: would otherwise count in full towards the process's RSS.
+    release_every = 64 * 2**20
+
+    def _release_pages(self, src: np.memmap, nbytes: int) -> None:
+        mm = getattr(src, "_mmap", None)
+        if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        read = _RELEASE_COUNTER.get(id(mm), 0) + nbytes
+        if read < self.release_every:
+            _RELEASE_COUNTER[id(mm)] = read
+            return
+        _RELEASE_COUNTER[id(mm)] = 0
+        with contextlib.suppress(OSError, ValueError):
+            mm.madvise(mmap.MADV_DONTNEED)
 
     def __getitem__(self, key):
         if isinstance(key, int | np.integer):
