@@ -16,7 +16,7 @@ import skcl.strategies as strategies
 from skcl.benchmarks import split_digits, stream_to_arrays
 from skcl.exceptions import DivergenceError, InvalidParameterError
 from skcl.plugins import StrategyPlugin
-from skcl.strategies import EWC, BaseStrategy, Naive
+from skcl.strategies import EWC, BaseStrategy, Naive, Replay
 
 TINY = {"module__hidden_sizes": (16,), "max_epochs": 1, "lr": 0.1, "random_state": 0}
 
@@ -215,3 +215,53 @@ def test_plugins_and_metrics_use_only_the_public_protocol():
     offenders = [hit for f in files for hit in _private_strategy_accesses(f)]
     assert not offenders, offenders
 
+
+
+# -- issue 10 item 5: skorch-native checkpoints carry the continual-learning state --------
+def _files(tmp_path):
+    return {k: str(tmp_path / f"{k}.pt") for k in ("f_params", "f_optimizer", "f_cl_state")}
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Naive(**TINY),
+    lambda: Replay(mem_size=30, **TINY),
+    lambda: EWC(ewc_lambda=10.0, **TINY),
+    lambda: strategies.LwF(**TINY),
+    lambda: strategies.ICaRL(memory_size=30, **TINY),
+], ids=["Naive", "Replay", "EWC", "LwF", "ICaRL"])
+def test_save_load_params_continue_exactly(tmp_path, stream, make):
+    from sklearn.base import clone
+
+    net = make().partial_fit(stream[0]).partial_fit(stream[1])
+    net.save_params(**_files(tmp_path))
+    fresh = clone(net)
+    fresh.load_params(**_files(tmp_path))
+    X = stream[2].X
+    np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
+    assert fresh.n_experiences_ == 2
+    net.partial_fit(stream[2])
+    fresh.partial_fit(stream[2])
+    np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
+
+
+def test_load_params_into_unfitted_strategy_without_cl_state_says_what_to_pass(tmp_path, stream):
+    from sklearn.base import clone
+
+    net = Naive(**TINY).partial_fit(stream[0])
+    net.save_params(f_params=str(tmp_path / "p.pt"))
+    with pytest.raises(ValueError, match="f_cl_state"):
+        clone(net).load_params(f_params=str(tmp_path / "p.pt"))
+
+
+def test_skorch_checkpoint_and_load_init_state_carry_the_state(tmp_path, stream):
+    from sklearn.base import clone
+    from skorch.callbacks import Checkpoint
+
+    cp = Checkpoint(monitor=None, dirname=str(tmp_path), f_cl_state="cl_state.pt")
+    net = Replay(mem_size=30, callbacks=[cp], **TINY).partial_fit(stream[0])
+    fresh = clone(net)
+    fresh.load_params(checkpoint=cp)
+    np.testing.assert_array_equal(fresh.predict_proba(stream[1].X),
+                                  net.predict_proba(stream[1].X))
+    live, loaded = net.named_plugins_["replay"], fresh.named_plugins_["replay"]
+    assert pickle.dumps(vars(live)) == pickle.dumps(vars(loaded))

@@ -29,6 +29,7 @@ __all__ = ["BaseStrategy"]
 from skcl.strategies._core import (
     InputValidation,
     LabelOrder,
+    Persistence,
     PluginComposition,
     Rollback,
     SkorchLoop,
@@ -54,7 +55,8 @@ def _add_note(exc: BaseException, note: str) -> None:
 
 
 class BaseStrategy(
-    PluginComposition, LabelOrder, InputValidation, Rollback, SkorchLoop, NeuralNetClassifier
+    PluginComposition, LabelOrder, InputValidation, Rollback, Persistence, SkorchLoop,
+    NeuralNetClassifier,
 ):
     """Base class for continual learning strategies (Avalanche's ``BaseStrategy``).
 

@@ -7,13 +7,17 @@ each mixin here holds one concern it relies on:
 - :mod:`.labels`: class order and label encoding;
 - :mod:`.inputs`: validation of experiences, inputs, labels and task labels;
 - :mod:`.rollback`: what a failed call restores;
+- :mod:`.persistence`: the continual-learning state in skorch's checkpoints;
 - :mod:`.skorch_loop`: the skorch seams of the training loop (skorch privates live only here).
 """
 
 from skcl.strategies._core.composition import PluginComposition
 from skcl.strategies._core.inputs import InputValidation
 from skcl.strategies._core.labels import LabelOrder
+from skcl.strategies._core.persistence import Persistence
 from skcl.strategies._core.rollback import Rollback
 from skcl.strategies._core.skorch_loop import SkorchLoop
 
-__all__ = ["InputValidation", "LabelOrder", "PluginComposition", "Rollback", "SkorchLoop"]
+__all__ = [
+    "InputValidation", "LabelOrder", "Persistence", "PluginComposition", "Rollback", "SkorchLoop",
+]
