@@ -78,3 +78,22 @@ def test_sum_reduction_and_grads_untouched():
     for a, b in zip(mean, total, strict=True):
         torch.testing.assert_close(a, b)
     assert all(p.grad is None for p in lin.parameters())
+
+
+@pytest.mark.parametrize("name,module,d", _models()[:2], ids=["mlp", "cnn"])
+def test_group_sums_and_row_subsets(name, module, d):
+    module = module.double().eval()
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(20, d, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (20,), generator=gen)
+    crit = nn.CrossEntropyLoss()
+    flat = torch.cat([e.reshape(20, -1) for e in _exact_per_sample(module, x, y, crit)], dim=1)
+    stats = PerSampleGrads(module, list(module.parameters()), crit, x, y)
+    groups = [torch.arange(0, 5), torch.tensor([7, 3, 19])]
+    sums = stats.group_sums(groups)
+    for k, idx in enumerate(groups):
+        torch.testing.assert_close(sums[k], flat[idx].sum(0), rtol=1e-10, atol=1e-12)
+    rows = torch.tensor([4, 11, 2])
+    dots, norms = stats.dots_and_norms(sums, rows=rows)
+    torch.testing.assert_close(dots, flat[rows] @ sums.T, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(norms, (flat[rows] ** 2).sum(1), rtol=1e-10, atol=1e-12)

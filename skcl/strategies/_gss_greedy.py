@@ -14,13 +14,19 @@ class GSS_greedy(BaseStrategy):  # noqa: N801 (the reference's name)
     :class:`BaseStrategy` plus a :class:`~skcl.plugins.GSS_greedyPlugin`
     (named ``"gss_greedy"``). The input shape is taken from the data.
     Avalanche's wrapper defaults to ``mem_strength=1`` and its plugin to 5;
-    skcl uses 5 for both.
+    skcl uses 5 for both. ``scored_batch="training"`` (default) scores the
+    batch the model trains on, as Avalanche does (without leaking the
+    scoring gradients into the update); ``"incoming"`` scores only the
+    incoming samples after the step, as the authors' code does (for online
+    streams).
 
     Parameters
     ----------
     module : torch module class or instance, default=None
     mem_size : int, default=200
     mem_strength : int, default=5
+    scored_batch : {"training", "incoming"}, default="training"
+        See :class:`~skcl.plugins.GSS_greedyPlugin`.
     **kwargs
         Every other parameter of :class:`BaseStrategy`.
 
@@ -36,7 +42,8 @@ class GSS_greedy(BaseStrategy):  # noqa: N801 (the reference's name)
 
     _builtin_plugins = {"gss_greedy": GSS_greedyPlugin}
     _plugin_aliases = {"mem_size": ("gss_greedy", "mem_size"),
-                       "mem_strength": ("gss_greedy", "mem_strength")}
+                       "mem_strength": ("gss_greedy", "mem_strength"),
+                       "scored_batch": ("gss_greedy", "scored_batch")}
 
     def __init__(
         self,
@@ -44,11 +51,13 @@ class GSS_greedy(BaseStrategy):  # noqa: N801 (the reference's name)
         *,
         mem_size: int = 200,
         mem_strength: int = 5,
+        scored_batch: str = "training",
         **kwargs,
     ):
         super().__init__(module, **kwargs)
         self.mem_size = mem_size
         self.mem_strength = mem_strength
+        self.scored_batch = scored_batch
 
     @classmethod
     def _unit_test_params(cls):

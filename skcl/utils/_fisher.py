@@ -85,6 +85,9 @@ class PerSampleGrads:
     loop_forward : callable, default=None
         ``loop_forward(i) -> output`` of sample ``i`` alone, for the loop
         fallback; ``forward(x[i:i+1])`` by default.
+    use_layers : bool, default=True
+        Use the layer formulas; False sends every parameter to the fallback
+        (one row per sample whatever the model routes, e.g. multi-head).
 
     Attributes
     ----------
@@ -107,8 +110,9 @@ class PerSampleGrads:
 
     def __init__(self, module: nn.Module, params: Sequence[torch.Tensor], criterion: Callable,
                  x: torch.Tensor, y: torch.Tensor, forward: Callable | None = None,
-                 loop_forward: Callable | None = None):
+                 loop_forward: Callable | None = None, use_layers: bool = True):
         self.module = module
+        self.use_layers = use_layers
         self.params = list(params)
         self.criterion = criterion
         self.x, self.y = x, y
@@ -121,7 +125,7 @@ class PerSampleGrads:
     def _run(self) -> None:
         index = {id(p): i for i, p in enumerate(self.params)}
         layers = {}
-        for m in self.module.modules():
+        for m in (self.module.modules() if self.use_layers else ()):
             if not _supported(m):
                 continue
             w = index.get(id(m.weight))
@@ -133,15 +137,17 @@ class PerSampleGrads:
         def hook(m, inputs, out):
             calls[m].append((inputs[0].detach(), out))
 
-        handles = [m.register_forward_hook(hook) for m in layers]
-        try:
-            out = self.forward(self.x)
-            if isinstance(out, tuple):
-                out = out[0]
-        finally:
-            for h in handles:
-                h.remove()
-        loss = summed_loss(self.criterion, out, self.y)
+        loss = None
+        if layers:
+            handles = [m.register_forward_hook(hook) for m in layers]
+            try:
+                out = self.forward(self.x)
+                if isinstance(out, tuple):
+                    out = out[0]
+            finally:
+                for h in handles:
+                    h.remove()
+            loss = summed_loss(self.criterion, out, self.y)
         records = []
         if loss is not None:
             # a layer called more than once per forward pass (shared weights) has cross terms
@@ -208,13 +214,16 @@ class PerSampleGrads:
         gw = torch.bmm(gam, cols.transpose(1, 2)).reshape(len(g), *m.weight.shape)
         return gw, gam.sum(2)
 
-    def _layer_chunks(self):
-        """For each record: yields (w idx, b idx, kind, data, rows) per chunk.
+    def _layer_chunks(self, rows=None):
+        """For each record: yields (w idx, b idx, kind, data, chunk rows) per chunk.
 
-        ``rows`` are the rows of the layer's input batch (one per sample, or
-        the samples a multi-head model routed through this layer, for sums).
+        ``rows`` (an index tensor) restricts to those samples (records must
+        then hold one row per sample). The chunk rows index the (restricted)
+        batch; for a multi-head model's head they are its own rows.
         """
         for m, a, g, w, b in self.records_:
+            if rows is not None:
+                a, g = a[rows], g[rows]
             if type(m).forward is nn.Linear.forward and a.dim() == 2:
                 yield w, b, "linear", (a, g), slice(None)
             elif type(m).forward is nn.Linear.forward:  # extra axes: materialise per sample
@@ -225,6 +234,45 @@ class PerSampleGrads:
                 for s in range(0, len(a), _CONV_CHUNK):
                     gw, gb = self._conv_grads(m, a[s:s + _CONV_CHUNK], g[s:s + _CONV_CHUNK])
                     yield w, b, "dense", (gw, gb), slice(s, s + _CONV_CHUNK)
+
+    def _check_rowwise(self) -> None:
+        if any(len(r[1]) != self.n for r in self.records_):
+            raise NotImplementedError("a layer saw a subset of the batch (multi-head routing): "
+                                      "per-sample statistics need one row per sample.")
+
+    def _offsets(self) -> list[int]:
+        starts = [0]
+        for p in self.params:
+            starts.append(starts[-1] + p.numel())
+        return starts
+
+    def group_sums(self, groups: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Flat ``sum_{n in group} grad loss_n`` for each group of sample indices, (K, n_params).
+
+        Divide by the group sizes for the gradients of the groups' mean losses.
+        """
+        self._check_rowwise()
+        starts = self._offsets()
+        dtype = self.params[0].dtype if self.params else torch.float32
+        out = torch.zeros(len(groups), starts[-1], dtype=dtype)
+        for k, idx in enumerate(groups):
+            idx = torch.as_tensor(idx, dtype=torch.long)
+            for w, b, kind, data, _ in self._layer_chunks(idx):
+                if kind == "linear":
+                    a, g = data
+                    if w is not None:
+                        out[k, starts[w]:starts[w + 1]] += (g.T @ a).reshape(-1).to(dtype)
+                    if b is not None:
+                        out[k, starts[b]:starts[b + 1]] += g.sum(0).to(dtype)
+                else:
+                    gw, gb = data
+                    if w is not None:
+                        out[k, starts[w]:starts[w + 1]] += gw.sum(0).reshape(-1).to(dtype)
+                    if b is not None:
+                        out[k, starts[b]:starts[b + 1]] += gb.sum(0).to(dtype)
+            for i, g in self.fallback_.items():
+                out[k, starts[i]:starts[i + 1]] += g[idx].sum(0).reshape(-1).to(dtype)
+        return out
 
     # -- statistics --------------------------------------------------------------
     def sum_grad_squared(self) -> list[torch.Tensor]:
@@ -248,7 +296,7 @@ class PerSampleGrads:
             out[i] += (g * g).sum(0)
         return out
 
-    def dots_and_norms(self, refs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def dots_and_norms(self, refs: torch.Tensor, rows=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample gradient dot products with references, and squared norms.
 
         Parameters
@@ -256,50 +304,53 @@ class PerSampleGrads:
         refs : Tensor of shape (K, n_params)
             Flat reference gradients (parameters concatenated in ``params``
             order, each flattened).
+        rows : index tensor, default=None
+            Only these samples (all by default).
 
         Returns
         -------
-        dots : Tensor (n, K)
+        dots : Tensor (n_rows, K)
             ``<grad loss_n, refs_k>``.
-        sq_norms : Tensor (n,)
+        sq_norms : Tensor (n_rows,)
             ``|grad loss_n|^2``.
         """
-        if any(len(r[1]) != self.n for r in self.records_):
-            raise NotImplementedError("a layer saw a subset of the batch (multi-head routing): "
-                                      "per-sample dot products need one row per sample.")
+        self._check_rowwise()
         refs = torch.as_tensor(refs)
-        sizes = [p.numel() for p in self.params]
-        starts = [0]
-        for s in sizes:
-            starts.append(starts[-1] + s)
+        starts = self._offsets()
+        if rows is not None:
+            rows = torch.as_tensor(rows, dtype=torch.long)
+        n = self.n if rows is None else len(rows)
 
         def ref(i):  # (K, *shape) of parameter i
             return refs[:, starts[i]:starts[i + 1]].reshape(len(refs), *self.params[i].shape)
 
-        dots = torch.zeros(self.n, len(refs), dtype=refs.dtype, device=refs.device)
-        norms = torch.zeros(self.n, dtype=refs.dtype, device=refs.device)
-        for w, b, kind, data, rows in self._layer_chunks():
+        dots = torch.zeros(n, len(refs), dtype=refs.dtype, device=refs.device)
+        norms = torch.zeros(n, dtype=refs.dtype, device=refs.device)
+        for w, b, kind, data, chunk in self._layer_chunks(rows):
             if kind == "linear":
                 a, g = (t.to(refs.dtype) for t in data)
-                a2 = (a * a).sum(1)
+                g2 = (g * g).sum(1)
                 if w is not None:
-                    # <g_n a_n^T, M_k> = g_n^T M_k a_n
-                    dots += torch.einsum("no,koi,ni->nk", g, ref(w), a)
-                    norms += (g * g).sum(1) * a2
+                    # <g_n a_n^T, M_k> = g_n^T M_k a_n ; |g_n a_n^T|^2 = |g_n|^2 |a_n|^2
+                    k, n_out = len(refs), g.shape[1]
+                    am = (a @ ref(w).reshape(k * n_out, -1).T).reshape(len(a), k, n_out)
+                    dots += (am * g[:, None, :]).sum(2)
+                    norms += g2 * (a * a).sum(1)
                 if b is not None:
                     dots += g @ ref(b).T
-                    norms += (g * g).sum(1)
+                    norms += g2
             else:
                 gw, gb = (t.to(refs.dtype) for t in data)
                 if w is not None:
                     flat = gw.reshape(len(gw), -1)
-                    dots[rows] += flat @ ref(w).reshape(len(refs), -1).T
-                    norms[rows] += (flat * flat).sum(1)
+                    dots[chunk] += flat @ ref(w).reshape(len(refs), -1).T
+                    norms[chunk] += (flat * flat).sum(1)
                 if b is not None:
-                    dots[rows] += gb @ ref(b).T
-                    norms[rows] += (gb * gb).sum(1)
+                    dots[chunk] += gb @ ref(b).T
+                    norms[chunk] += (gb * gb).sum(1)
         for i, g in self.fallback_.items():
-            flat = g.reshape(self.n, -1).to(refs.dtype)
+            g = g if rows is None else g[rows]
+            flat = g.reshape(n, -1).to(refs.dtype)
             dots += flat @ ref(i).reshape(len(refs), -1).T
             norms += (flat * flat).sum(1)
         return dots, norms
