@@ -19,7 +19,6 @@ __all__ = [
     "read_idx",
     "load_fashion_mnist",
     "load_mnist",
-    "split_fashion_mnist",
     "FASHION_MNIST_DEBIAN_PATH",
 ]
 
@@ -170,14 +169,3 @@ def load_mnist(path=None):
         "Copy the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...) into a folder and "
         "pass it as path= or set SKCL_MNIST.",
     )
-
-
-def split_fashion_mnist(n_experiences=5, *, path=None, random_state=0, task_labels=False,
-                        max_train_samples=None):
-    """Class-incremental split Fashion-MNIST (train and test streams)."""
-    X_train, X_test, y_train, y_test = load_fashion_mnist(path)
-    if max_train_samples is not None:
-        idx = np.random.RandomState(random_state).permutation(len(X_train))[:max_train_samples]
-        X_train, y_train = X_train[idx], y_train[idx]
-    return class_incremental_split(X_train, y_train, X_test, y_test, n_experiences=n_experiences,
-                                   task_labels=task_labels, random_state=random_state)
