@@ -99,6 +99,20 @@ class BaseStrategy(
         experience, epoch and minibatch) and rolls the strategy back;
         ``"warn"`` warns once per experience and keeps training; ``"ignore"``
         keeps training silently.
+    train_transform, eval_transform : callable, default=None
+        Applied to every minibatch of inputs on the strategy's device
+        (Avalanche's ``train_transform``/``eval_transform``): the training one
+        after plugins add replayed samples (so they are augmented too), with
+        randomness from a generator seeded from ``random_state``; the
+        evaluation one at predict time. skcl's :mod:`skcl.transforms` (random
+        crop, flip, normalisation) are vectorised over the batch; any callable
+        on a batch tensor works (a torchvision transform). Parameters like any
+        other: clonable and searchable.
+    precision : {"32", "16-mixed", "bf16-mixed"}, default="32"
+        ``"16-mixed"``/``"bf16-mixed"`` run the forward pass and the loss under
+        :func:`torch.autocast`; ``"16-mixed"`` scales the loss with a gradient
+        scaler and unscales the gradients before the plugins' ``after_backward``
+        (gradient projection: GEM, A-GEM) and the optimizer step.
     **kwargs
         skorch's prefixed parameters (``module__*``, ``optimizer__*``,
         ``iterator_train__*``, ...). ``iterator_train__shuffle`` defaults to True.
@@ -154,6 +168,9 @@ class BaseStrategy(
         "device": ["string", torch.device, None],
         "warm_start": ["boolean"],
         "on_divergence": [Options("raise", "warn", "ignore")],
+        "train_transform": [None, "callable"],
+        "eval_transform": [None, "callable"],
+        "precision": [Options("32", "16-mixed", "bf16-mixed")],
     }
 
     #: Plugins a named strategy always has: name -> plugin class.
@@ -178,6 +195,9 @@ class BaseStrategy(
         verbose: int = 0,
         device: str = "cpu",
         on_divergence: str = "raise",
+        train_transform=None,
+        eval_transform=None,
+        precision: str = "32",
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -198,6 +218,9 @@ class BaseStrategy(
         self.reset_optimizer = reset_optimizer
         self.random_state = random_state
         self.on_divergence = on_divergence
+        self.train_transform = train_transform
+        self.eval_transform = eval_transform
+        self.precision = precision
 
     def __repr__(self) -> str:
         """scikit-learn's style: the class and the parameters that differ from their defaults.
@@ -240,6 +263,13 @@ class BaseStrategy(
     def _check_params(self) -> None:
         # Subclasses add checks that a declaration cannot express (relations between values).
         self.validate_parameters()
+        device = torch.device(self.device) if self.device is not None else None
+        if device is not None and device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} but torch sees no CUDA GPU "
+                             "(torch.cuda.is_available() is False); use device='cpu', or install "
+                             "a CUDA build of torch on a machine with a GPU.")
+        if device is not None and device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device={self.device!r} but the MPS backend is not available.")
 
     def _validate_params(self) -> None:
         try:
@@ -306,6 +336,9 @@ class BaseStrategy(
         with self._torch_seed(self.seed_):
             super().initialize()
         self.initialize_plugins()
+        self.grad_scaler_ = (torch.amp.GradScaler(torch.device(self.device).type)
+                             if self.precision == "16-mixed" else None)
+        self.transform_generator_ = None
         self.stop_requested_ = False
         self.experience_ = None
         self.train_batch_size_ = None
@@ -386,8 +419,11 @@ class BaseStrategy(
         data = TrainData(Xt, torch.as_tensor(units, dtype=torch.long), t)
         self.eval_streams_ = None if eval_streams is None else as_named_streams(eval_streams)
         with self._torch_seed(self.rng_.integers(np.iinfo(np.int32).max)):
-            self.shuffle_generator_ = torch.Generator().manual_seed(
-                int(torch.randint(0, 2**31 - 1, (1,))))
+            shuffle_seed = int(torch.randint(0, 2**31 - 1, (1,)))
+            self.shuffle_generator_ = torch.Generator().manual_seed(shuffle_seed)
+            if self.train_transform is not None:  # derived, not drawn: other draws unchanged
+                self.transform_generator_ = torch.Generator(device=self.device).manual_seed(
+                    shuffle_seed ^ 0x5DEECE66D)
             self._adapt_model(len(order), data)
             self.stop_requested_ = False
             self.experience_ = exp

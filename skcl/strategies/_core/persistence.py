@@ -24,7 +24,8 @@ __all__ = ["ContinualState", "Persistence"]
 _NOT_STATE = frozenset({
     "optimizer_", "criterion_", "history_", "callbacks_", "initialized_", "virtual_params_",
     "plugin_hooks_", "callback_index_", "experience_", "train_data_", "eval_streams_",
-    "shuffle_generator_", "stop_requested_", "train_batch_size_", "divergence_warned_",
+    "shuffle_generator_", "transform_generator_", "stop_requested_", "train_batch_size_",
+    "divergence_warned_",
     "cl_state_", "_modules", "_criteria", "_optimizers",
 })
 

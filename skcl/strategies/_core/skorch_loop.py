@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import torch
@@ -12,6 +13,7 @@ from skorch.utils import TeeGenerator
 from torch.utils.data import DataLoader
 
 from skcl.exceptions import DivergenceError
+from skcl.transforms import apply_transform
 from skcl.utils import (
     BatchIterator,
     TrainData,
@@ -143,10 +145,14 @@ class SkorchLoop:
         hooks = self.plugin_hooks_  # loops over plugins inlined: this runs every minibatch
         for plugin in hooks["adapt_batch"]:
             batch = plugin.adapt_batch(self, batch)
+        if self.train_transform is not None:  # after adapt_batch: replayed samples too
+            batch = self._transform_batch(batch, training=True)
         for plugin in hooks["before_training_iteration"]:
             plugin.before_training_iteration(self, batch)
         accumulator = self.get_train_step_accumulator()
         grad_listeners = bool(hooks["after_backward"] or self._listeners("on_grad_computed"))
+        if self.precision != "32":
+            return self._mixed_precision_step(batch, accumulator, grad_listeners, **fit_params)
 
         def step_fn():
             self._zero_grad_optimizer()
@@ -171,8 +177,70 @@ class SkorchLoop:
         for plugin in self.plugin_hooks_["after_forward"]:
             plugin.after_forward(self, y_pred, yi, Xi)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        scaler = self.grad_scaler_
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+            for optimizer in self._optimizers_list():
+                # plugins (GEM, A-GEM, EWC, ...) see true gradients, not scaled ones
+                scaler.unscale_(optimizer)
         return {"loss": loss, "y_pred": y_pred}
+
+    # -- transforms, devices and precision ----------------------------------------------------
+    def transform_inputs(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """``train_transform`` (training) or ``eval_transform`` applied to a batch of inputs.
+
+        The batch is moved to the strategy's device first; training draws its
+        randomness from a generator seeded from ``random_state``. Plugins that
+        run the model on raw experience data (herding, Fisher) call this so
+        the model sees what it sees in training.
+        """
+        transform = self.train_transform if training else self.eval_transform
+        if transform is None:
+            return x
+        x = x.to(self.device, non_blocking=True)
+        return apply_transform(transform, x, self.transform_generator_ if training else None)
+
+    def _transform_batch(self, batch, training: bool):
+        inputs, y = batch
+        if isinstance(inputs, dict) and "x" in inputs:
+            inputs = {**inputs, "x": self.transform_inputs(inputs["x"], training)}
+        else:
+            inputs = self.transform_inputs(inputs, training)
+        return inputs, y
+
+    def _autocast(self):
+        if self.precision == "32":
+            return contextlib.nullcontext()
+        device_type = torch.device(self.device).type
+        dtype = torch.bfloat16 if self.precision == "bf16-mixed" else torch.float16
+        return torch.autocast(device_type=device_type, dtype=dtype)
+
+    def _optimizers_list(self) -> list:
+        return [getattr(self, name + "_") for name in self._optimizers]
+
+    def _mixed_precision_step(self, batch, accumulator, grad_listeners, **fit_params):
+        # No optimizer closure: a gradient scaler steps each optimizer itself.
+        self._zero_grad_optimizer()
+        with self._autocast():
+            step = self.train_step_single(batch, **fit_params)
+        accumulator.store_step(step)
+        if grad_listeners:
+            self.notify("on_grad_computed",
+                        named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                        batch=batch, training=True)
+        scaler = self.grad_scaler_
+        for optimizer in self._optimizers_list():
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)
+        if scaler is not None:
+            scaler.update()
+        for plugin in self.plugin_hooks_["after_training_iteration"]:
+            plugin.after_training_iteration(self, batch)
+        return accumulator.get_step()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = None
@@ -250,7 +318,12 @@ class SkorchLoop:
         self.notify("on_train_end", X=data, y=None)
 
     def evaluation_step(self, batch, training=False):
+        if self.eval_transform is not None:
+            batch = self._transform_batch(batch, training=False)
         Xi, _ = unpack_data(batch)
-        with torch.set_grad_enabled(training):
+        with torch.set_grad_enabled(training), self._autocast():
             self._set_training(training)
-            return self.infer(Xi)
+            out = self.infer(Xi)
+        if self.precision != "32" and isinstance(out, torch.Tensor):
+            out = out.float()
+        return out
