@@ -1,3 +1,3 @@
 """skcl: continual learning strategies as scikit-learn estimators, built over skorch."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
