@@ -12,9 +12,10 @@ Online table: the same stream cut into 10-sample experiences, one pass, batch 10
 replay minibatch 10 (the MIR / ER-ACE protocol).
 
 Reported: final average accuracy over the five test experiences (mean ± std over
-seeds), training time, and each method's training time over Replay's (runs alternate
-method by method within a seed, so machine load hits all alike; the ratio is the
-median over seeds and buffers). Then the issue's targets, each marked held or not.
+seeds), training time (the minimum over seeds: the same amount of work each time) and
+each method's minimum time over Replay's (runs alternate method by method within a
+seed, so machine load hits all alike; the target check takes the largest ratio over
+the buffers). Then the issue's targets, each marked held or not.
 
     python benchmarks/modern_rehearsal.py [--seeds 3] [--buffers 200 500]
         [--train-per-class 1000] [--test-per-class 500] [--methods ...] [--skip-online]
@@ -127,8 +128,8 @@ def table(data, args, online: bool) -> dict:
             ratio = ""
             if ("Replay", mem) in res:
                 rep = np.array(res[("Replay", mem)])
-                ratio = f"{np.median(r[:, 1] / rep[:, 1]):.2f}"
-            cells.append(f"{r[:, 0].mean():.4f} ± {r[:, 0].std():.4f} | {r[:, 1].mean():.1f} | "
+                ratio = f"{r[:, 1].min() / rep[:, 1].min():.2f}"
+            cells.append(f"{r[:, 0].mean():.4f} ± {r[:, 0].std():.4f} | {r[:, 1].min():.1f} | "
                          f"{ratio}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     return res
@@ -139,12 +140,13 @@ def _acc(res, name, mem):
 
 
 def _ratio(res, name):
+    """Largest, over buffers, of min-over-seeds time / Replay's min-over-seeds time."""
     ratios = []
     for (n, mem), r in res.items():
         if n == name and ("Replay", mem) in res:
             rep = np.array(res[("Replay", mem)])
-            ratios.extend(np.array(r)[:, 1] / rep[:, 1])
-    return float(np.median(ratios)) if ratios else None
+            ratios.append(np.array(r)[:, 1].min() / rep[:, 1].min())
+    return float(np.max(ratios)) if ratios else None
 
 
 def targets(off: dict, on: dict, buffers) -> None:
@@ -174,10 +176,10 @@ def targets(off: dict, on: dict, buffers) -> None:
                   None if x is None or r is None else x >= r)
     for n, bound in (("DER", 1.5), ("DER++", 1.5), ("ER-ACE", 1.5), ("MIR", 3.0)):
         r = _ratio(off, n)
-        check(f"offline cost: {n} <= {bound}x Replay (median ratio {r})",
+        check(f"offline cost: {n} <= {bound}x Replay (ratio of minimum times {r})",
               None if r is None else r <= bound)
         r = _ratio(on, n)
-        check(f"online cost: {n} <= {bound}x Replay (median ratio {r})",
+        check(f"online cost: {n} <= {bound}x Replay (ratio of minimum times {r})",
               None if r is None else r <= bound)
 
 

@@ -385,3 +385,23 @@ def test_flat_and_nested_parameters_reach_the_same_plugin():
     assert net.get_params()["plugins__der__beta"] == 0.7
     net.set_params(plugins__der__alpha=0.9)
     assert net.alpha == 0.9 and net.named_plugins_["der"].alpha == 0.9
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_skorch_checkpoint_with_cl_state_continues_identically(name, tmp_path):
+    from sklearn.base import clone
+
+    train = _stream(n_classes=6, per_class=8)
+    net = STRATEGIES[name](**TINY).partial_fit(train[0])
+    files = {k: str(tmp_path / f"{k}.pt") for k in ("f_params", "f_optimizer", "f_cl_state")}
+    net.save_params(**files)
+    fresh = clone(net)
+    fresh.load_params(**files)
+    X = _blobs(6, 8)[0]
+    np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
+    for exp in train[1:]:
+        net.partial_fit(exp)
+        fresh.partial_fit(exp)
+    np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
+    assert _plugin_state(net.named_plugins_[PLUGIN_NAME[name]]) == _plugin_state(
+        fresh.named_plugins_[PLUGIN_NAME[name]])
