@@ -30,9 +30,10 @@ class SeedAverage:
 
     ``mean`` is the cell-wise mean (an :class:`AccuracyMatrix`), ``std`` the
     cell-wise standard deviation, ``curves`` the ACC curve of each seed (one
-    row per seed), ``same_order`` whether every seed's stream had the same
-    classes in each experience (``None``: not given), ``note`` a sentence to
-    show beside the matrix (or ``None``).
+    row per seed; for a single row over several experiences, a model trained
+    on the whole stream, the mean of that row), ``same_order`` whether every
+    seed's stream had the same classes in each experience (``None``: not
+    given), ``note`` a sentence to show beside the matrix (or ``None``).
     """
 
     mean: AccuracyMatrix
@@ -45,6 +46,16 @@ class SeedAverage:
 
 def _matrix(R) -> AccuracyMatrix:
     return R if isinstance(R, AccuracyMatrix) else AccuracyMatrix(R)
+
+
+def _joint(R: AccuracyMatrix) -> bool:
+    """A single row over several experiences: a model trained on the whole stream at once."""
+    return R.n_trained == 1 and R.n_test > 1
+
+
+def _acc_curve(R: AccuracyMatrix) -> np.ndarray:
+    # A model trained on the whole stream at once is scored on every experience.
+    return np.array([np.mean(R.matrix[0])]) if _joint(R) else cl.average_accuracies(R.matrix)
 
 
 def average_over_seeds(matrices: Sequence, *, experience_classes: Sequence | None = None
@@ -108,7 +119,7 @@ def average_over_seeds(matrices: Sequence, *, experience_classes: Sequence | Non
     return SeedAverage(
         mean=AccuracyMatrix(np.mean(stack, axis=0), baseline=baseline),
         std=np.std(stack, axis=0),
-        curves=np.stack([cl.average_accuracies(R.matrix) for R in mats]),
+        curves=np.stack([_acc_curve(R) for R in mats]),
         n_seeds=n,
         same_order=same,
         note=note,
@@ -176,7 +187,7 @@ def plot_accuracy_matrix(R, ax=None, *, std=None, n_seeds: int | None = None,
     M = R.matrix
     n_rows, n_cols = M.shape
     if incremental is None:
-        incremental = not (n_rows == 1 and n_cols > 1)
+        incremental = not _joint(R)
     untrained = np.zeros(M.shape, dtype=bool)
     if incremental:
         untrained = np.arange(n_cols)[None, :] > np.arange(n_rows)[:, None]
@@ -229,15 +240,14 @@ def plot_accuracy_matrix(R, ax=None, *, std=None, n_seeds: int | None = None,
 def _curves(entry) -> tuple[np.ndarray, bool]:
     """(one ACC curve per seed, whether trained incrementally) for one plotted entry."""
     if isinstance(entry, SeedAverage):
-        return entry.curves, entry.mean.n_trained > 1 or entry.mean.n_test == 1
+        return entry.curves, not _joint(entry.mean)
     mats = [entry] if isinstance(entry, AccuracyMatrix) or np.ndim(entry) == 2 else list(entry)
     mats = [_matrix(R) for R in mats]
     lengths = {R.n_trained for R in mats}
     if len(lengths) > 1:
         raise ValueError(f"The seeds of one entry trained different numbers of experiences: "
                          f"{sorted(lengths)}.")
-    incremental = mats[0].n_trained > 1 or mats[0].n_test == 1
-    return np.stack([cl.average_accuracies(R.matrix) for R in mats]), incremental
+    return np.stack([_acc_curve(R) for R in mats]), not _joint(mats[0])
 
 
 def plot_average_accuracy(matrices: Mapping[str, object], ax=None, *,
