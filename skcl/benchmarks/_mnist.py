@@ -86,10 +86,7 @@ def _locate(folder: Path) -> dict[str, Path] | None:
     return None
 
 
-def _verify(spec: _IdxSpec, files: dict[str, Path], X_train, y_train, X_test, y_test):
-    for stem, path in files.items():
-        if path.suffix == ".gz":
-            check_md5(path, spec.md5.get(stem), spec.title)
+def _verify_sizes(spec: _IdxSpec, X_train, y_train, X_test, y_test):
     # raw files: the published sizes, checked through the decoded shapes
     for split, X, y, n in (("train", X_train, y_train, spec.n_train),
                            ("test", X_test, y_test, spec.n_test)):
@@ -107,7 +104,11 @@ def _verify(spec: _IdxSpec, files: dict[str, Path], X_train, y_train, X_test, y_
 def _read_images_labels(files: dict[str, Path], title: str):
     out = []
     for stem in _STEMS:
-        arr = read_idx(files[stem])
+        try:
+            arr = read_idx(files[stem])
+        except (OSError, EOFError, ValueError) as err:
+            raise DatasetVerificationError(f"{title}: cannot read {files[stem]} ({err}).") \
+                from err
         want = 3 if "images" in stem else 1
         if arr.ndim != want or arr.dtype != np.uint8:
             raise DatasetVerificationError(
@@ -177,9 +178,13 @@ def load_idx_images(name: str = "mnist", *, root=None, download: bool = False,
                         "the four IDX files (train-images-idx3-ubyte[.gz], "
                         "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], "
                         "t10k-labels-idx1-ubyte[.gz])", searched[0][0], extra)
+    if verify:
+        for stem, path in files.items():
+            if path.suffix == ".gz":
+                check_md5(path, spec.md5.get(stem), spec.title)
     X_train, y_train, X_test, y_test = _read_images_labels(files, spec.title)
     if verify:
-        _verify(spec, files, X_train, y_train, X_test, y_test)
+        _verify_sizes(spec, X_train, y_train, X_test, y_test)
     return (X_train[:, None], X_test[:, None],
             y_train.astype(np.int64), y_test.astype(np.int64))
 
