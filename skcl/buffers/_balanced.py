@@ -95,7 +95,7 @@ class BalancedExemplarsBuffer(ExemplarsBuffer):
         return t
 
     def _new_keys(self, X, y, t, e, n_old: int) -> np.ndarray:
-        return np.concatenate([self.keys_, self.rng_.random(len(X) - n_old)])
+        return np.concatenate([self.keys_, self.rng_.random(len(y) - n_old)])
 
     def _validate_groups(self, y, t, e) -> None:
         if self.adaptive_size:

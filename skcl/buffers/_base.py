@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import numbers
 from abc import ABCMeta, abstractmethod
 from typing import Any
@@ -77,6 +76,16 @@ def _label_kind(y) -> str:
     if not kinds:
         return "number"
     raise ValueError(f"y mixes label types ({', '.join(sorted(kinds))}); use one type.")
+
+
+class _Seen:
+    """The labels a buffer has seen, formatted only when an error message needs them."""
+
+    def __init__(self, buffer):
+        self.buffer = buffer
+
+    def __format__(self, spec: str) -> str:
+        return str(getattr(self.buffer, "classes_", np.zeros(0)).tolist())
 
 
 def _shape(a) -> tuple:
@@ -199,7 +208,7 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
     def _check_label_type(self, y):
         """``y`` in the stored labels' type; a clear error when the label type changed."""
         old, new = _label_kind(self.y_), _label_kind(y)
-        seen = getattr(self, "classes_", np.zeros(0)).tolist()
+        seen = _Seen(self)
         if old != new:
             raise ValueError(f"The labels changed type: the buffer has seen {old} labels "
                              f"{seen} but got {new} labels {np.unique(_to_numpy(y)).tolist()}.")
@@ -281,8 +290,8 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
 
     def _save_state(self) -> dict:
         state = {k: v for k, v in vars(self).items() if k in self._STATE}
-        if "rng_" in state:
-            state["rng_state_"] = copy.deepcopy(state["rng_"].bit_generator.state)
+        if "rng_" in state:  # the getter builds a new dict: a snapshot
+            state["rng_state_"] = state["rng_"].bit_generator.state
         return state
 
     def _load_state(self, state: dict) -> None:
@@ -346,17 +355,62 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
             self.fields_ = {name: value[:0] for name, value in f.items()}
             self.keys_ = np.zeros(0)
             self.classes_ = np.unique(_to_numpy(y)[:0])
-        X_all = _cat([self.X_, _like(X, self.X_)])
-        y_all = _cat([self.y_, _like(y, self.y_)])
-        t_all = _cat([self.task_labels_, _like(t, self.task_labels_)])
-        e_all = _cat([self.experience_ids_, _like(e, self.experience_ids_)])
-        f_all = {name: _cat([old, _like(f[name], old)]) for name, old in self.fields_.items()}
-        keys = self._new_keys(X_all, y_all, t_all, e_all, n_old=len(self.keys_))
+        n_old = len(self.keys_)
+        X_new = _like(X, self.X_)
+        y_new, t_new = _like(y, self.y_), _like(t, self.task_labels_)
+        e_new = _like(e, self.experience_ids_)
+        f_new = {name: _like(f[name], old) for name, old in self.fields_.items()}
+        y_all = _cat([self.y_, y_new])
+        t_all = _cat([self.task_labels_, t_new])
+        e_all = _cat([self.experience_ids_, e_new])
+        X_all = _cat([self.X_, X_new]) if self._needs_candidates else None
+        keys = self._new_keys(X_all, y_all, t_all, e_all, n_old=n_old)
         self.n_seen_ += len(X)
         self.n_updates_ += 1
         self.classes_ = np.union1d(self.classes_, np.unique(_to_numpy(y)))
-        keep = self._select(keys, _to_numpy(y_all), _to_numpy(t_all), _to_numpy(e_all))
+        keep = np.asarray(self._select(keys, _to_numpy(y_all), _to_numpy(t_all),
+                                       _to_numpy(e_all)), dtype=np.int64)
+        if self._replace_slots(keep, n_old, keys, X_new, y_new, t_new, e_new, f_new):
+            return
+        if X_all is None:
+            X_all = _cat([self.X_, X_new])
+        f_all = {name: _cat([old, f_new[name]]) for name, old in self.fields_.items()}
         self._store(X_all, y_all, t_all, e_all, keys, keep, f_all)
+
+    #: Whether ``_new_keys`` reads the candidates' inputs (else it gets ``X=None``).
+    _needs_candidates = False
+
+    def _replace_slots(self, keep, n_old: int, keys, X, y, t, e, f) -> bool:
+        """Store by writing the entering samples into the evicted slots (no full gather).
+
+        Possible when no more old exemplars leave than new ones enter (the usual
+        update of a full memory); the held exemplars keep their positions. The
+        arrays are copied before the writes, so arrays handed out earlier do not
+        change. Returns False when the memory must be compacted instead.
+        """
+        kept = np.zeros(n_old, dtype=bool)
+        kept[keep[keep < n_old]] = True
+        evicted = np.flatnonzero(~kept)
+        entering = keep[keep >= n_old] - n_old
+        if len(entering) < len(evicted):
+            return False
+        fill, extra = entering[:len(evicted)], entering[len(evicted):]
+
+        def put(old, new):
+            if len(evicted):
+                old = old.clone() if _is_torch(old) else old.copy()
+                slots = (torch.as_tensor(evicted, dtype=torch.long, device=old.device)
+                         if _is_torch(old) else evicted)
+                old[slots] = _take(new, fill)
+            return _cat([old, _take(new, extra)]) if len(extra) else old
+
+        self.X_, self.y_ = put(self.X_, X), put(self.y_, y)
+        self.task_labels_, self.experience_ids_ = put(self.task_labels_, t), put(
+            self.experience_ids_, e)
+        self.fields_ = {name: put(old, f[name]) for name, old in self.fields_.items()}
+        keys = np.asarray(keys)
+        self.keys_ = put(keys[:n_old], keys[n_old:])
+        return True
 
     def _store(self, X, y, t, e, keys, keep: np.ndarray, fields: dict | None = None) -> None:
         keep = np.asarray(keep, dtype=np.int64)

@@ -52,6 +52,7 @@ class ParametricBuffer(BalancedExemplarsBuffer):
         self.random_state = random_state
 
     adaptive_size = True
+    _needs_candidates = True
     _total_param = "max_size"  # unused: always adaptive
 
     def _check_params(self) -> None:

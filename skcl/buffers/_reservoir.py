@@ -34,7 +34,7 @@ class ReservoirSamplingBuffer(ExemplarsBuffer):
     """
 
     def _new_keys(self, X, y, t, e, n_old: int) -> np.ndarray:
-        return np.concatenate([self.keys_, self.rng_.random(len(X) - n_old)])
+        return np.concatenate([self.keys_, self.rng_.random(len(y) - n_old)])
 
     def _select(self, keys, y, t, e) -> np.ndarray:
         if len(keys) <= self.max_size:
