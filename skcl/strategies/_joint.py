@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils._available_if import available_if
 
 from skcl.benchmarks._experience import Experience
 from skcl.strategies._base import BaseStrategy
@@ -11,8 +10,14 @@ from skcl.strategies._base import BaseStrategy
 __all__ = ["JointTraining"]
 
 
-def _never(_self) -> bool:
-    return False
+class _NoPartialFit:
+    """An attribute that is absent (``hasattr`` is False) with an error that says what to do."""
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(
+            "JointTraining has no partial_fit: it trains once on the whole stream. Call "
+            "fit(stream) with the list of experiences (or arrays with experience= ids), or use "
+            "Cumulative for a strategy that accumulates the experiences with partial_fit.")
 
 
 class JointTraining(BaseStrategy):
@@ -23,7 +28,9 @@ class JointTraining(BaseStrategy):
     ``experience=`` ids) and trains ``max_epochs`` epochs on all of it.
     There is no ``partial_fit``: training once more on a later experience
     would be plain fine-tuning, so ``hasattr(JointTraining(), "partial_fit")``
-    is False and scikit-learn treats it as a batch learner.
+    is False and scikit-learn treats it as a batch learner; calling it raises
+    an AttributeError that says to call ``fit(stream)`` (or to use
+    :class:`~skcl.strategies.Cumulative`).
 
     Examples
     --------
@@ -36,9 +43,7 @@ class JointTraining(BaseStrategy):
     True
     """
 
-    @available_if(_never)
-    def partial_fit(self, X, y=None, classes=None, **fit_params):  # pragma: no cover
-        raise AttributeError("JointTraining has no partial_fit")
+    partial_fit = _NoPartialFit()
 
     def fit(self, X, y=None, *, experience=None, classes=None, **fit_params):
         """Train from scratch, once, on the whole stream."""
