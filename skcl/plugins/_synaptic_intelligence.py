@@ -50,7 +50,11 @@ class SynapticIntelligencePlugin(StrategyPlugin):
         ``1e-7``, which only works with its 0.001 cap on ``Omega``: without the
         cap, parameters that barely moved get huge importances and the
         penalty makes SGD unstable (measured on permuted-digits), so the
-        default here is the larger damping.
+        default here is the larger damping. Strengths do not transfer from
+        Avalanche either way: Avalanche 0.6's SI was measured inert on CPU
+        (its penalty changes nothing there, so a ``si_lambda`` tuned with it
+        carries no information), and its cap and ``eps=1e-7`` put the
+        importances on another scale. Tune ``si_lambda`` anew.
     excluded_parameters : sequence of str or None, default=None
         ``fnmatch`` patterns of parameter names to leave out; a pattern also
         matches the names below it (``"classifier"`` excludes

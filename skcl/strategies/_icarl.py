@@ -38,8 +38,13 @@ class ICaRL(BaseStrategy):
     from the previous model on the old classes) on the experience's data plus
     the stored exemplars; exemplars chosen by herding, a fixed or growing
     memory, and predictions by nearest mean of exemplars
-    (:class:`ICaRLPlugin`). Classes are assumed not to recur across
-    experiences.
+    (:class:`~skcl.plugins.ICaRLPlugin`). Classes are assumed not to recur
+    across experiences.
+
+    Scale versus Avalanche: the BCE is summed over the output units, as in
+    the paper, where Avalanche averages it over the units, so at equal
+    ``lr`` a step is ``n_units`` times Avalanche's (divide ``lr`` by the
+    number of classes to reproduce an Avalanche run).
 
     Parameters
     ----------

@@ -56,6 +56,9 @@ class StreamingLDA(BaseStrategy):
         If set, features are the output of this named layer of ``module``.
     batch_size : int, default=128
         Minibatch size (only speed depends on it: the updates are per sample).
+        Avalanche's ``train_mb_size`` does change its result (its minibatch
+        update of ``Sigma`` is not the per-sample one), so a migrating user
+        gets the per-sample result whatever minibatch size was used there.
     max_epochs : int, default=1
         Passes over each experience; the paper makes one (more passes count
         every sample again).
