@@ -198,16 +198,18 @@ class EvaluationPlugin(StrategyPlugin):
     # ------------------------------------------------------------------ #
     # evaluation
     # ------------------------------------------------------------------ #
-    def _evaluate_stream(self, strategy, name: str, stream) -> list[ExperienceResult]:
+    def _evaluate_stream(self, strategy, name: str, stream, *, baseline: bool = False
+                         ) -> list[ExperienceResult]:
         results = [evaluate_experience(strategy, exp, index=j, warn=False)
                    for j, exp in enumerate(stream)]
         skipped = [r.index for r in results if not r.evaluable]
         if skipped:
+            when = ("measuring the FWT baseline" if baseline
+                    else f"after training experience {self.training_exp_}")
             warnings.warn(
-                f"EvaluationPlugin: after training experience {self.training_exp_}, experiences "
-                f"{skipped} of stream {name!r} are not evaluable (their task was never "
-                f"trained; {results[skipped[0]].note}); they are recorded as nan.",
-                NotEvaluableWarning, stacklevel=4)
+                f"EvaluationPlugin, {when}: experiences {skipped} of stream {name!r} are "
+                f"recorded as nan, {results[skipped[0]].note}", NotEvaluableWarning,
+                stacklevel=4)
         return results
 
     def _evaluate(self, strategy, *, periodic: bool) -> list[str]:
@@ -246,7 +248,8 @@ class EvaluationPlugin(StrategyPlugin):
         for name, stream in streams.items():
             if name not in self.baselines_:
                 self.baselines_[name] = np.array(
-                    [r.accuracy for r in self._evaluate_stream(strategy, name, stream)])
+                    [r.accuracy for r in self._evaluate_stream(strategy, name, stream,
+                                                               baseline=True)])
         self.eval_seconds_ += time.perf_counter() - t0
 
     def _collect(self, call) -> list[MetricValue]:
