@@ -83,12 +83,11 @@ def test_skorch_tensorboard_callback_logs_the_evaluation(streams, tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     train, test = streams
-    writer = SummaryWriter(str(tmp_path / "tb"))
+    # skorch's default close_after_train=True: the writer closes after every experience
     net = Naive(plugins=[EvaluationPlugin(accuracy_metrics(experience=True))],
-                callbacks=[TensorBoard(writer, close_after_train=False)], **FAST)
+                callbacks=[TensorBoard(SummaryWriter(str(tmp_path / "tb")))], **FAST)
     for exp in train:
         net.partial_fit(exp, eval_streams=test)
-    writer.close()
     acc = EventAccumulator(str(tmp_path / "tb"))
     acc.Reload()
     tags = acc.Tags()["scalars"]

@@ -33,7 +33,11 @@ comes before the end of the experience (plugins may still change the model in
 ``SacredLogger``), with the row's other keys ignored for that call: they log
 the evaluation at the step of the experience's last epoch and nothing twice.
 ``history[:, "test_avg_acc"]`` gives the curve (skorch skips rows without the
-key).
+key). skorch calls ``on_train_end`` after every experience (each ``partial_fit``
+is a training run to skorch): a TensorBoard writer closed there is reopened and
+closed again around this call; keep Neptune and MLflow runs open across
+experiences (``close_after_train=False``, ``terminate_after_train=False``), as
+any multi-experience run needs.
 """
 
 from __future__ import annotations
@@ -139,5 +143,10 @@ def publish_to_skorch_loggers(strategy, new_keys: Sequence[str]) -> int:
             cb.on_epoch_end(strategy, dataset_train=None, dataset_valid=None)
         finally:
             cb.keys_ignored_ = saved
+        if getattr(cb, "close_after_train", False) and hasattr(getattr(cb, "writer", None),
+                                                                "close"):
+            # TensorBoard closed its writer at the end of training (skorch's on_train_end);
+            # add_scalar reopened it: close it again so the values reach the disk.
+            cb.writer.close()
         n += 1
     return n
