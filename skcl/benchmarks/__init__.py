@@ -7,6 +7,13 @@ per-data-set environment variable (``SKCL_MNIST``, ``SKCL_FASHION_MNIST``,
 ``SKCL_CIFAR10``, ``SKCL_CIFAR100``, ``SKCL_TINY_IMAGENET``, ``SKCL_CORE50``),
 ``$SKCL_DATA/<name>`` or the cache folder, and download only with
 ``download=True``. Each returns ``(train_stream, test_stream)``.
+
+Images are uint8 arrays of shape (n, C, H, W) by default (compact: CIFAR-10's
+training set is 150 MB). ``dtype="float32"`` scales them to [0, 1] and
+``flatten=True`` gives rows for MLPs. Note: at the time of writing the
+strategies' input validation turns a uint8 array into float32 *without*
+scaling (0..255), so feed strategies ``dtype="float32"`` streams unless the
+strategy documents that it keeps uint8 inputs.
 """
 
 from skcl.benchmarks._cifar import (
