@@ -257,3 +257,47 @@ def test_joint_training_partial_fit_error_says_call_fit():
     with pytest.raises(AttributeError, match=r"fit\(stream\)"):
         JointTraining().partial_fit  # noqa: B018
     assert not hasattr(JointTraining(), "partial_fit")
+
+
+# --------------------------------------------------------------------------- #
+# item 10: GDumb's sampler jumps between acceptable samples, same decisions
+# --------------------------------------------------------------------------- #
+def _greedy_reference(mem_y, new_y, mem_size, rng, seen_classes=()):
+    """GDumb's Algorithm 1 offering every sample in turn (the plain loop)."""
+    labels = np.concatenate([mem_y, new_y])
+    slots = list(range(len(mem_y)))
+    by_class = {}
+    for pos, c in enumerate(mem_y.tolist()):
+        by_class.setdefault(c, []).append(pos)
+    seen = set(seen_classes) | set(by_class)
+    for j, c in enumerate(new_y.tolist(), start=len(mem_y)):
+        seen.add(c)
+        members = by_class.setdefault(c, [])
+        if len(slots) < mem_size:
+            members.append(len(slots))
+            slots.append(j)
+        elif len(members) < mem_size / len(seen):
+            victims = by_class[max(by_class, key=lambda k: len(by_class[k]))]
+            k = int(rng.integers(len(victims)))
+            slot = victims[k]
+            victims[k] = victims[-1]
+            victims.pop()
+            slots[slot] = j
+            members.append(slot)
+    keep = np.asarray(slots, dtype=np.int64)
+    return keep[np.argsort(labels[keep], kind="stable")] if len(keep) else keep
+
+
+def test_gdumb_sampler_equals_the_plain_loop():
+    from skcl.plugins import greedy_class_balanced
+
+    r = np.random.default_rng(0)
+    for trial in range(200):
+        n_classes, mem = int(r.integers(1, 8)), int(r.integers(1, 40))
+        mem_y = r.integers(0, n_classes, size=r.integers(0, mem + 1))
+        new_y = r.integers(0, n_classes + 3, size=r.integers(0, 200))
+        seen = tuple(r.integers(0, 12, size=r.integers(0, 3)).tolist())
+        seed = int(r.integers(1 << 30))
+        got = greedy_class_balanced(mem_y, new_y, mem, np.random.default_rng(seed), seen)
+        ref = _greedy_reference(mem_y, new_y, mem, np.random.default_rng(seed), seen)
+        assert np.array_equal(got, ref), trial

@@ -53,26 +53,49 @@ def greedy_class_balanced(mem_y: np.ndarray, new_y: np.ndarray, mem_size: int,
     [2, 2]
     """
     labels = np.concatenate([mem_y, new_y])
+    new_y = np.asarray(new_y)
     slots = list(range(len(mem_y)))  # candidate index held in each slot
     by_class: dict = {}
     for pos, c in enumerate(mem_y.tolist()):
         by_class.setdefault(c, []).append(pos)
     seen = set(seen_classes) | set(by_class)
-    for j, c in enumerate(new_y.tolist(), start=len(mem_y)):
+    n_mem, n_new = len(mem_y), len(new_y)
+    j = 0
+    while j < n_new and len(slots) < mem_size:  # room left: store every sample
+        c = new_y[j].item()
+        seen.add(c)
+        by_class.setdefault(c, []).append(len(slots))
+        slots.append(n_mem + j)
+        j += 1
+    # Full: a sample is dropped unless its class is new or below its quota, and only
+    # accepted samples change the state, so jump from one acceptable sample to the next
+    # (the same decisions and random draws as offering every sample in turn).
+    positions = {c: np.flatnonzero(new_y == c) for c in np.unique(new_y[j:]).tolist()}
+    while j < n_new:
+        quota = mem_size / len(seen)
+        nxt = n_new
+        for c, where in positions.items():
+            if c in seen and len(by_class.get(c, ())) >= quota:
+                continue  # a full class stays full until it loses a slot
+            k = np.searchsorted(where, j)
+            if k < len(where) and where[k] < nxt:
+                nxt = int(where[k])
+        if nxt == n_new:
+            break
+        j = nxt
+        c = new_y[j].item()
         seen.add(c)
         members = by_class.setdefault(c, [])
-        if len(slots) < mem_size:
-            members.append(len(slots))
-            slots.append(j)
-        elif len(members) < mem_size / len(seen):
+        if len(members) < mem_size / len(seen):
             largest = max(by_class, key=lambda k: len(by_class[k]))
             victims = by_class[largest]
             k = int(rng.integers(len(victims)))
             slot = victims[k]
             victims[k] = victims[-1]
             victims.pop()
-            slots[slot] = j
+            slots[slot] = n_mem + j
             members.append(slot)
+        j += 1
     keep = np.asarray(slots, dtype=np.int64)
     return keep[np.argsort(labels[keep], kind="stable")] if len(keep) else keep
 
@@ -129,8 +152,16 @@ class GDumbPlugin(StrategyPlugin):
         memory = getattr(self, "memory_", None)
         if memory is None:
             memory = data.subset(torch.zeros(0, dtype=torch.long))
-        order = torch.as_tensor(self.rng_.permutation(len(data)), dtype=torch.long)
-        data = data.subset(order)
-        keep = greedy_class_balanced(memory.y.numpy(), data.y.numpy(), self.mem_size, self.rng_)
-        self.memory_ = memory.concat(data).subset(keep)
+        order = self.rng_.permutation(len(data))  # the order samples are offered in
+        new_y = data.y.numpy()[order]
+        keep = greedy_class_balanced(memory.y.numpy(), new_y, self.mem_size, self.rng_)
+        # gather only the kept samples (memory-sized copies, never the whole experience)
+        n_mem = len(memory)
+        from_mem = keep < n_mem
+        kept_old = memory.subset(torch.as_tensor(keep[from_mem], dtype=torch.long))
+        kept_new = data.subset(torch.as_tensor(order[keep[~from_mem] - n_mem], dtype=torch.long))
+        where = np.empty(len(keep), dtype=np.int64)
+        where[from_mem] = np.arange(int(from_mem.sum()))
+        where[~from_mem] = len(kept_old) + np.arange(int((~from_mem).sum()))
+        self.memory_ = kept_old.concat(kept_new).subset(torch.as_tensor(where))
         return self.memory_
