@@ -300,12 +300,6 @@ class BaseStrategy(
                 "and get_params still round-trip them."
             ),
         }
-        if "callbacks" in inspect.signature(cls.__init__).parameters:
-            # Only signatures that name `callbacks` get it set to nonsense by this check.
-            expected["check_do_not_raise_errors_in_init_or_set_params"] = (
-                "skorch re-initializes callbacks inside set_params, so set_params(callbacks=-1) "
-                "raises there instead of at fit time."
-            )
         return expected
 
     @contextlib.contextmanager

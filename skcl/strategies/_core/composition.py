@@ -147,6 +147,12 @@ class PluginComposition:
         if "plugins" in other:
             # set here: skorch would take it for a module prefix and try to re-initialize
             self.plugins = other.pop("plugins")
+        if "callbacks" in other:
+            # skorch re-initializes callbacks inside set_params, so a bad value raised here;
+            # scikit-learn's contract validates at fit time: store it, re-initialize if fitted.
+            self.callbacks = other.pop("callbacks")
+            if self.initialized_:
+                self.initialize_callbacks()
         super().set_params(**other)
         for flat in other:
             if flat in self._plugin_aliases:
