@@ -432,10 +432,13 @@ def _core50_layout(n_objects=10):
     return paths, [*batches, test], labels
 
 
-def test_core50_npz_form(tmp_path, monkeypatch):
+@pytest.mark.parametrize("compressed", [False, True])
+def test_core50_npz_form(tmp_path, monkeypatch, compressed):
     paths, lup_run, labels_run = _core50_layout()
     x = np.random.RandomState(0).randint(0, 256, (len(paths), 8, 8, 3)).astype(np.uint8)
-    np.savez(tmp_path / "core50_imgs.npz", x=x)
+    (np.savez_compressed if compressed else np.savez)(tmp_path / "core50_imgs.npz", x=x)
+    mapped = _core50._npz_array(tmp_path / "core50_imgs.npz")
+    assert isinstance(mapped, np.memmap) is not compressed and np.array_equal(mapped, x)
     (tmp_path / "paths.pkl").write_bytes(pickle.dumps(paths, protocol=2))
     (tmp_path / "LUP.pkl").write_bytes(pickle.dumps({"nc": [lup_run]}, protocol=2))
     (tmp_path / "labels.pkl").write_bytes(pickle.dumps({"nc": [labels_run]}, protocol=2))

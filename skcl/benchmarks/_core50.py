@@ -7,8 +7,9 @@ Two official forms are read, whichever is found first:
   ``labels.pkl``. ``LUP[scenario][run][batch]`` lists the rows of each training
   batch, the last entry being the test set; ``labels`` is aligned with it.
   Scenarios: whichever ``LUP.pkl`` holds (``ni``, ``nc``, ``nic``,
-  ``nicv2_79``, ``nicv2_196``, ``nicv2_391``). The npz is loaded whole
-  (about 8 GB of RAM).
+  ``nicv2_79``, ``nicv2_196``, ``nicv2_391``). The npz is memory-mapped
+  when stored uncompressed; the streams themselves hold the pixels in RAM
+  (about 8 GB for all of CORe50 at 128x128).
 * **png** (Avalanche's form): the image tree ``core50_128x128/s<k>/o<j>/*.png``
   (folder or ``core50_128x128.zip``) with the Caffe-style file lists
   ``batches_filelists/{NI,NC,NIC}_inc/run<r>/train_batch_<XX>_filelist.txt`` and
@@ -81,6 +82,36 @@ def _object_of(path: str) -> int:
 def _pickle(path: Path):
     with open(path, "rb") as fh:
         return pickle.load(fh, encoding="latin1")
+
+
+def _npz_array(path: Path, key: str = "x") -> np.ndarray:
+    """``np.load(path)[key]``, memory-mapped when the member is stored uncompressed.
+
+    The official ``core50_imgs.npz`` holds 8 GB of pixels: mapping it avoids a
+    second in-memory copy while the batches are gathered.
+    """
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(key + ".npy")
+        stored = info.compress_type == zipfile.ZIP_STORED
+    if stored:
+        with open(path, "rb") as fh:
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            fh.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+            offset = fh.tell()
+        if not dtype.hasobject:
+            return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                             order="F" if fortran else "C")
+    with np.load(path) as npz:
+        return npz[key]
 
 
 def _npz_form(folder: Path) -> bool:
@@ -240,8 +271,7 @@ def core50(scenario: str = "nicv2_391", run: int = 0, *, root=None, object_lvl: 
                                            f"(it has {sorted(lup)}).")
         rows = [np.asarray(r, np.int64) for r in lup[scenario][run]]
         labs = [np.asarray(t, np.int64) for t in labels[scenario][run]]
-        with np.load(folder / "core50_imgs.npz") as npz:
-            x = npz["x"]
+        x = _npz_array(folder / "core50_imgs.npz")
         if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
             raise DatasetVerificationError(f"{_TITLE}: x is {x.dtype} {x.shape}; expected "
                                            "uint8 (n, H, W, 3).")
@@ -250,7 +280,9 @@ def core50(scenario: str = "nicv2_391", run: int = 0, *, root=None, object_lvl: 
             if len(r) != len(t):
                 raise DatasetVerificationError(f"{_TITLE}: LUP and labels disagree in length.")
             objects = np.asarray([_object_of(paths[i]) for i in r], np.int64)
-            batches.append((np.ascontiguousarray(x[r].transpose(0, 3, 1, 2)), t, objects))
+            batches.append((np.ascontiguousarray(np.asarray(x[r]).transpose(0, 3, 1, 2)), t,
+                            objects))
+        del x
         train_batches, test_batch = batches[:-1], batches[-1]
     else:
         images_path, lists_path, top = found[1]
