@@ -6,7 +6,6 @@ pure functions of the accuracy matrix (:func:`average_accuracy`,
 :class:`AccuracyMatrix`, the plots and the experiment reports all call them.
 """
 
-from skcl.benchmarks._streams import as_named_streams
 from skcl.evaluation._cl_metrics import (
     average_accuracies,
     average_accuracy,
@@ -90,7 +89,6 @@ __all__ = [
     "TextLogger",
     "Timing",
     "accuracy_metrics",
-    "as_named_streams",
     "average_accuracies",
     "average_accuracy",
     "average_accuracy_score",
