@@ -389,6 +389,27 @@ def test_tiny_imagenet_folder_and_zip(tmp_path, as_zip):
         load_tiny_imagenet(root=tmp_path)
 
 
+def test_tiny_imagenet_decoded_cache(tmp_path, monkeypatch):
+    pytest.importorskip("PIL")
+    import os
+    import sys
+
+    for rel, data in _tiny_files().items():
+        p = tmp_path / "tiny-imagenet-200" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    first = load_tiny_imagenet(root=tmp_path, verify=False, cache_decoded=True)
+    cached = list((tmp_path / "skcl_data" / "tiny_imagenet").glob("decoded-*.npz"))
+    assert len(cached) == 1
+    monkeypatch.setitem(sys.modules, "PIL", None)  # no decoding possible: the cache is read
+    again = load_tiny_imagenet(root=tmp_path, verify=False, cache_decoded=True)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    ann = tmp_path / "tiny-imagenet-200" / "val" / "val_annotations.txt"
+    os.utime(ann, ns=(ann.stat().st_atime_ns, ann.stat().st_mtime_ns + 10**9))
+    with pytest.raises(ImportError, match="pillow"):  # the source changed: decode again
+        load_tiny_imagenet(root=tmp_path, verify=False, cache_decoded=True)
+
+
 def test_pillow_is_optional_with_a_clear_error(tmp_path, monkeypatch):
     import sys
 

@@ -21,6 +21,7 @@ from skcl.benchmarks._download import (
     DatasetVerificationError,
     candidate_roots,
     check_md5,
+    default_cache_dir,
     download_first,
     not_found,
 )
@@ -100,12 +101,24 @@ def _find_source(folder: Path):
     return None
 
 
-def load_tiny_imagenet(*, root=None, download: bool = False, verify: bool = True):
+def _cache_file(kind: str, path: Path) -> tuple[Path, str]:
+    """Where the decoded arrays of this source are cached, and the source's signature."""
+    import hashlib
+
+    stat_of = path if kind == "zip" else path / "val" / "val_annotations.txt"
+    st = stat_of.stat()
+    signature = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    digest = hashlib.sha1(signature.encode()).hexdigest()[:16]
+    return default_cache_dir("tiny_imagenet") / f"decoded-{digest}.npz", signature
+
+
+def load_tiny_imagenet(*, root=None, download: bool = False, verify: bool = True,
+                       cache_decoded: bool = False):
     """Tiny-ImageNet-200 as uint8 images (n, 3, 64, 64) and int64 labels (train and val).
 
     Decoding needs Pillow (``pip install pillow``), imported only here. The
-    100,000 + 10,000 JPEGs take a while to decode (about a minute on one core);
-    keep the arrays (e.g. ``np.save``) if you load them often.
+    100,000 + 10,000 JPEGs take a while to decode; ``cache_decoded=True`` keeps
+    the decoded arrays for the next time.
 
     Parameters
     ----------
@@ -117,6 +130,10 @@ def load_tiny_imagenet(*, root=None, download: bool = False, verify: bool = True
         Fetch ``tiny-imagenet-200.zip`` from http://cs231n.stanford.edu/.
     verify : bool, default=True
         Check the zip's md5, and 200 classes with 500 train and 50 val images each.
+    cache_decoded : bool, default=False
+        Keep the decoded arrays (about 1.4 GB) in the cache folder
+        (``$SKCL_DATA/tiny_imagenet`` or ``~/.cache/skcl/datasets/tiny_imagenet``)
+        and read them from there next time, as long as the source file is unchanged.
 
     Returns
     -------
@@ -146,8 +163,14 @@ def load_tiny_imagenet(*, root=None, download: bool = False, verify: bool = True
         raise not_found(_TITLE, searched, _ENV, [_URL],
                         f"{_ZIP} (or the extracted {_TOP}/ with wnids.txt and "
                         "val/val_annotations.txt)", searched[0][0])
-    require_pillow(_TITLE)
     kind, path = source
+    if cache_decoded:
+        cache, signature = _cache_file(kind, path)
+        if cache.is_file():
+            with np.load(cache) as npz:
+                if str(npz["signature"]) == signature and bool(npz["verified"]) >= verify:
+                    return npz["X_train"], npz["X_test"], npz["y_train"], npz["y_test"]
+    require_pillow(_TITLE)
     if kind == "zip" and verify:
         check_md5(path, _ZIP_MD5, _TITLE)
     reader = _Folder(path) if kind == "folder" else _Zip(path)
@@ -183,6 +206,12 @@ def load_tiny_imagenet(*, root=None, download: bool = False, verify: bool = True
         X_test = decode_images([reader.read_bytes(f) for f in val_files], (64, 64), _TITLE)
     finally:
         reader.close()
+    if cache_decoded:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        part = cache.with_name(cache.name + ".part.npz")
+        np.savez(part, X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test,
+                 signature=np.asarray(signature), verified=np.asarray(verify))
+        part.replace(cache)
     return X_train, X_test, y_train, y_test
 
 
@@ -190,7 +219,8 @@ def split_tiny_imagenet(n_experiences: int = 10, *, root=None, return_task_id: b
                         random_state=0, fixed_class_order=None, shuffle: bool = True,
                         class_ids_from_zero_in_each_exp: bool = False, dtype: str = "uint8",
                         flatten: bool = False, max_train_samples: int | None = None,
-                        download: bool = False, verify: bool = True):
+                        download: bool = False, verify: bool = True,
+                        cache_decoded: bool = False):
     """Split Tiny-ImageNet (Avalanche's ``SplitTinyImageNet``): 10 x 20 classes by default.
 
     The protocol of DER/Mammoth ``seq-tinyimg`` (class- and task-incremental,
@@ -199,7 +229,7 @@ def split_tiny_imagenet(n_experiences: int = 10, *, root=None, return_task_id: b
     Parameters
     ----------
     n_experiences : int, default=10
-    root, download, verify
+    root, download, verify, cache_decoded
         See :func:`load_tiny_imagenet` (``root`` is Avalanche's ``dataset_root``).
     return_task_id : bool, default=False
         Experience ``i`` carries task label ``i``.
@@ -231,8 +261,8 @@ def split_tiny_imagenet(n_experiences: int = 10, *, root=None, return_task_id: b
     True
     """
     check_format(dtype, flatten)
-    X_train, X_test, y_train, y_test = load_tiny_imagenet(root=root, download=download,
-                                                          verify=verify)
+    X_train, X_test, y_train, y_test = load_tiny_imagenet(
+        root=root, download=download, verify=verify, cache_decoded=cache_decoded)
     X_train, y_train = subsample(X_train, y_train, max_train_samples, random_state)
     return split_images(
         as_output(X_train, dtype, flatten), y_train, as_output(X_test, dtype, flatten), y_test,
