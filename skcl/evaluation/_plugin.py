@@ -70,11 +70,18 @@ class EvaluationPlugin(StrategyPlugin):
     Notes
     -----
     Every evaluation is also recorded in the strategy's skorch ``history``:
-    after experience ``k``, ``history[-1]`` (the row of its last epoch)
-    holds flat scalar keys such as ``"test_acc_exp0"``, ``"test_avg_acc"``,
-    ``"test_forgetting"``, ``"test_bwt"`` (see :mod:`skcl.evaluation._history`
-    for the full list), so ``net.history[:, "test_avg_acc"]`` is the ACC curve
-    and skorch's logging callbacks log them unchanged.
+    after experience ``k``, ``history[-1]`` (the row of its last epoch, whose
+    ``"experience"`` is ``k``) holds flat scalar keys, for each eval stream
+    ``s`` and test experience ``j``: ``{s}_acc_exp{j}`` and ``{s}_loss_exp{j}``
+    (row ``k`` of the accuracy matrix and the losses), ``{s}_acc_stream`` and
+    ``{s}_loss_stream`` (pooled over the stream's samples), ``{s}_avg_acc``
+    (ACC), and from the second experience ``{s}_forgetting``, ``{s}_bwt`` and,
+    with a forward-transfer metric, ``{s}_fwt``. So
+    ``net.history[:, "test_avg_acc"]`` is the ACC curve, and skorch's logging
+    callbacks (``TensorBoard``, ``WandbLogger``, ``MlflowLogger``, ...) log
+    these keys unchanged (see ``skorch_loggers``). Periodic evaluations
+    (``eval_every``) record the per-experience and stream keys in their
+    epoch's row.
 
     An experience whose task the model never trained and cannot answer (a
     :class:`~skcl.strategies.PNNStrategy` asked about a future task) is not
