@@ -19,6 +19,8 @@ the buffers). Then the issue's targets, each marked held or not.
 
     python benchmarks/modern_rehearsal.py [--seeds 3] [--buffers 200 500]
         [--train-per-class 1000] [--test-per-class 500] [--methods ...] [--skip-online]
+    python benchmarks/modern_rehearsal.py --cost-only --repeats 3 --methods Replay DER DER++ \
+        ER-ACE MIR     # timing only: lockstep repeats on seed 0, min of repeats
     python benchmarks/modern_rehearsal.py --cifar10 PATH   # Seq-CIFAR-10 (see README)
 
 ``--train-per-class`` subsamples the 6000 training images of each class (the full set
@@ -74,6 +76,9 @@ def split(data, seed: int, train_per_class: int, test_per_class: int, n_experien
     return train, test
 
 
+ALPHA, BETA = 0.5, 0.5  # the DER paper: alpha = beta = 0.5 "yields stable performance"
+
+
 def make(name: str, mem: int, seed: int, online: bool):
     common = dict(COMMON, random_state=seed)
     if online:
@@ -82,9 +87,9 @@ def make(name: str, mem: int, seed: int, online: bool):
     return {
         "Replay": lambda: Replay(mem_size=mem, batch_size_mem=bs_mem,
                                  storage_policy=ReservoirSamplingBuffer(mem), **common),
-        "DER": lambda: DER(mem_size=mem, batch_size_mem=bs_mem, alpha=0.5, **common),
-        "DER++": lambda: DERPlusPlus(mem_size=mem, batch_size_mem=bs_mem, alpha=0.5, beta=0.5,
-                                     **common),
+        "DER": lambda: DER(mem_size=mem, batch_size_mem=bs_mem, alpha=ALPHA, **common),
+        "DER++": lambda: DERPlusPlus(mem_size=mem, batch_size_mem=bs_mem, alpha=ALPHA,
+                                     beta=BETA, **common),
         "ER-ACE": lambda: ERACE(mem_size=mem, batch_size_mem=bs_mem, **common),
         "MIR": lambda: MIR(mem_size=mem, batch_size_mem=bs_mem, subsample=50, **common),
         "SCR": lambda: SCR(mem_size=mem, batch_size_mem=100 if online else bs_mem, **common),
@@ -131,6 +136,30 @@ def table(data, args, online: bool) -> dict:
                 ratio = f"{r[:, 1].min() / rep[:, 1].min():.2f}"
             cells.append(f"{r[:, 0].mean():.4f} ± {r[:, 0].std():.4f} | {r[:, 1].min():.1f} | "
                          f"{ratio}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    return res
+
+
+def cost(data, args, online: bool) -> dict:
+    """Training time only: seed 0, every method ``--repeats`` times in lockstep."""
+    train, test = split(data, 0, args.train_per_class, args.test_per_class)
+    res: dict = {}
+    for _ in range(args.repeats):
+        for mem in args.buffers:
+            for name in args.methods:
+                _, t = run(make(name, mem, 0, online), train, test, online)
+                res.setdefault((name, mem), []).append((np.nan, t))
+    kind = "online" if online else "offline"
+    print(f"\n{kind} cost: min of {args.repeats} lockstep repeats (seed 0), time / Replay")
+    print("| method | " + " | ".join(f"buffer {m}: time (s) | time / Replay"
+                                    for m in args.buffers) + " |")
+    print("| --- |" + " --- | --- |" * len(args.buffers))
+    for name in args.methods:
+        cells = []
+        for mem in args.buffers:
+            t = np.array(res[(name, mem)])[:, 1].min()
+            rep = np.array(res[("Replay", mem)])[:, 1].min()
+            cells.append(f"{t:.2f} | {t / rep:.2f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     return res
 
@@ -205,18 +234,31 @@ if __name__ == "__main__":
     parser.add_argument("--skip-online", action="store_true")
     parser.add_argument("--skip-offline", action="store_true")
     parser.add_argument("--cifar10", default=None)
+    parser.add_argument("--cost-only", action="store_true",
+                        help="only time the methods: seed 0, --repeats lockstep rounds")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--alpha", type=float, default=ALPHA, help="DER and DER++ alpha")
+    parser.add_argument("--beta", type=float, default=BETA, help="DER++ beta")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    ALPHA, BETA = args.alpha, args.beta
     if args.cifar10 is not None:
         raise SystemExit(CIFAR_MESSAGE)
     data = load_fashion()
     print(f"split Fashion-MNIST, 5 experiences, seeds={args.seeds}, buffers={args.buffers}, "
           f"train/class={args.train_per_class}, test/class={args.test_per_class}, "
-          f"settings={COMMON}, torch threads=1")
-    off = {} if args.skip_offline else table(data, args, online=False)
-    on = {}
-    if not args.skip_online:
-        online_args = argparse.Namespace(**{**vars(args), "methods": args.online_methods,
-                                            "train_per_class": args.online_train_per_class})
-        on = table(data, online_args, online=True)
-    targets(off, on, args.buffers)
+          f"settings={COMMON}, DER alpha={ALPHA}, DER++ beta={BETA}, torch threads=1")
+    online_args = argparse.Namespace(**{**vars(args), "methods": args.online_methods,
+                                        "train_per_class": args.online_train_per_class})
+    step = cost if args.cost_only else table
+    off = {} if args.skip_offline else step(data, args, online=False)
+    on = {} if args.skip_online else step(data, online_args, online=True)
+    if args.cost_only:
+        for n, bound in (("DER", 1.5), ("DER++", 1.5), ("ER-ACE", 1.5), ("MIR", 3.0)):
+            for kind, res in (("offline", off), ("online", on)):
+                r = _ratio(res, n)
+                if r is not None:
+                    print(f"  [{'holds' if r <= bound else 'FAILS'}] {kind} cost: {n} <= "
+                          f"{bound}x Replay (largest ratio over buffers {r:.2f})")
+    else:
+        targets(off, on, args.buffers)

@@ -405,3 +405,14 @@ def test_skorch_checkpoint_with_cl_state_continues_identically(name, tmp_path):
     np.testing.assert_array_equal(fresh.predict_proba(X), net.predict_proba(X))
     assert _plugin_state(net.named_plugins_[PLUGIN_NAME[name]]) == _plugin_state(
         fresh.named_plugins_[PLUGIN_NAME[name]])
+
+
+def test_memory_keeps_inputs_before_a_later_augmentation():
+    from skcl.plugins import TransformPlugin
+
+    X, y = _blobs(2, 8)
+    net = ERACE(mem_size=50, plugins=[TransformPlugin(lambda x: x + 100.0)], **TINY)
+    net.partial_fit(X, y)
+    stored = net.named_plugins_["er_ace"].storage_.X_.numpy()
+    assert len(stored) == 16
+    assert all(np.any(np.all(np.isclose(X, row), axis=1)) for row in stored)

@@ -18,7 +18,9 @@ class OnlineRehearsalPlugin(StrategyPlugin):
 
     A reservoir buffer (:class:`~skcl.buffers.ReservoirSamplingBuffer`) is
     updated after every optimizer step with the minibatch just trained on
-    (its inputs without augmentation, encoded labels, task labels and the
+    (its inputs as this plugin saw them in ``adapt_batch``, i.e. before a
+    later :class:`~skcl.plugins.TransformPlugin` augments them, encoded
+    labels, task labels and the
     per-sample fields given by :meth:`_fields`), as in Mammoth and the
     authors' code. Replay therefore starts inside the first experience, and
     the plugin works online (one pass over small experiences) as well as
@@ -90,9 +92,18 @@ class OnlineRehearsalPlugin(StrategyPlugin):
         """Extra per-sample fields stored with the incoming minibatch."""
         return None
 
+    def adapt_batch(self, strategy, batch):
+        # the inputs before any later plugin augments them (TransformPlugin): those are stored
+        self.incoming_x_ = batch[0]["x"]
+        return batch
+
     def after_training_iteration(self, strategy, batch) -> None:
         inputs, y = batch
-        self.storage_.partial_fit(inputs["x"].detach(), y, task_labels=inputs["task_labels"],
+        x = getattr(self, "incoming_x_", None)
+        if x is None or len(x) != len(y):
+            x = inputs["x"]
+        self.incoming_x_ = None
+        self.storage_.partial_fit(x.detach(), y, task_labels=inputs["task_labels"],
                                   experience=strategy.n_experiences_,
                                   fields=self._fields(strategy, batch))
 
