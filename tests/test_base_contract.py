@@ -265,3 +265,17 @@ def test_skorch_checkpoint_and_load_init_state_carry_the_state(tmp_path, stream)
                                   net.predict_proba(stream[1].X))
     live, loaded = net.named_plugins_["replay"], fresh.named_plugins_["replay"]
     assert pickle.dumps(vars(live)) == pickle.dumps(vars(loaded))
+
+
+def test_base_strategy_provides_the_plugin_protocol(stream):
+    from skcl.plugins import PROTOCOL_ATTRIBUTES, StrategyProtocol
+
+    seen = {}
+
+    class Probe(StrategyPlugin):
+        def before_training_exp(self, strategy, experience):
+            seen.update({name: hasattr(strategy, name) for name in PROTOCOL_ATTRIBUTES})
+            seen["protocol"] = isinstance(strategy, StrategyProtocol)
+
+    Naive(plugins=[Probe()], **TINY).partial_fit(stream[0])
+    assert seen.pop("protocol") and all(seen.values()), seen

@@ -20,6 +20,7 @@ from skcl.plugins._lfl import LFLPlugin
 from skcl.plugins._lr_scheduler import LRSchedulerPlugin
 from skcl.plugins._lwf import LwFPlugin
 from skcl.plugins._mir import MIRPlugin, virtual_sgd_params
+from skcl.plugins._protocol import PROTOCOL_ATTRIBUTES, StrategyProtocol
 from skcl.plugins._replay import ReplayPlugin
 from skcl.plugins._scr import FeatureNoise, SCRPlugin, supcon_loss
 from skcl.plugins._synaptic_intelligence import SynapticIntelligencePlugin
@@ -56,6 +57,8 @@ __all__ = [
     "ReplayPlugin",
     "SCRPlugin",
     "StrategyPlugin",
+    "StrategyProtocol",
+    "PROTOCOL_ATTRIBUTES",
     "supcon_loss",
     "SynapticIntelligencePlugin",
     "virtual_sgd_params",

@@ -422,6 +422,7 @@ class BaseStrategy(
             self.stop_requested_ = False
             self.experience_ = exp
             self.train_batch_size_ = None
+            self.train_data_ = data  # replaced below by what adapt_train_data returns
             self._call("before_training_exp", exp)
             for plugin in self.plugin_hooks_["adapt_train_data"]:
                 data = plugin.adapt_train_data(self, data)
