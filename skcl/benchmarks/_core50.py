@@ -205,8 +205,8 @@ def core50(scenario: str = "nicv2_391", run: int = 0, *, root=None, object_lvl: 
     flatten : bool, default=False
         Rows of features instead of images (n, 3, 128, 128).
     download : bool, default=False
-        Fetch the png form (the image zip and the file lists; about 2.5 GB)
-        into ``root`` or the cache folder.
+        Fetch the png form (the image zip and the file lists; several GB) into
+        ``root`` or the cache folder. The zips are read in place.
     verify : bool, default=True
         Check the md5 of each archive/pickle used (the 8 GB npz takes a while;
         md5s are remembered within a process), the number of batches and the

@@ -137,8 +137,10 @@ def load_idx_images(name: str = "mnist", *, root=None, download: bool = False,
         Fetch the missing files from the official mirrors into ``root`` (or
         the cache folder).
     verify : bool, default=True
-        Check the md5 of the ``.gz`` files (published by torchvision) and the
-        official sizes (60,000 train and 10,000 test 28x28 images, labels 0-9).
+        Check the md5 of the ``.gz`` files (published by torchvision; Debian's
+        ``dataset-fashion-mnist`` re-gzips the same IDX bytes, and its md5s are
+        accepted too) and the official sizes (60,000 train and 10,000 test 28x28
+        images, labels 0-9). Uncompressed files are checked by their sizes.
 
     Returns
     -------
