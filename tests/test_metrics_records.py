@@ -62,6 +62,13 @@ def test_history_holds_the_evaluation_per_experience_and_stream(streams):
     n = np.array([len(e) for e in test])
     assert net.history[-1, "test_acc_stream"] == pytest.approx(
         np.sum(R.matrix[-1] * n) / n.sum())
+    # after experience 0 the loss on experience 1 (classes not seen yet) is undefined: no
+    # key rather than nan, and the stream loss pools the experiences where it is defined
+    row0 = net.history[1]
+    assert "test_loss_exp1" not in row0 and np.isfinite(row0["test_loss_stream"])
+    assert row0["test_loss_stream"] == pytest.approx(row0["test_loss_exp0"])
+    assert net.history[-1, "test_loss_stream"] == pytest.approx(
+        np.sum([net.history[-1, f"test_loss_exp{j}"] * n[j] for j in range(2)]) / n.sum())
 
 
 class _Recorder(Callback):

@@ -106,17 +106,37 @@ def evaluate_experience(strategy, experience: Experience, index: int | None = No
     return ExperienceResult(idx, accuracy, loss, len(y_true), y_true, y_pred)
 
 
-def _stream_summary(results: Sequence[ExperienceResult]) -> dict[str, Any]:
-    ok = [r for r in results if r.evaluable]
+def pooled(results: Sequence[ExperienceResult], attr: str) -> float:
+    """Sample-weighted mean of ``attr`` ("accuracy" or "loss") over a stream's results.
+
+    Only experiences where the value is defined count: not-evaluable ones
+    (a task never trained) and, for the loss, those holding classes not seen
+    yet are left out; ``nan`` when none is left. Used by :func:`evaluate`, the
+    stream metrics and the history record alike.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcl.evaluation import ExperienceResult
+    >>> from skcl.evaluation._evaluate import pooled
+    >>> rs = [ExperienceResult(0, 1.0, 0.2, 30, np.zeros(30), np.zeros(30)),
+    ...       ExperienceResult(1, 0.0, float("nan"), 10, np.ones(10), np.zeros(10))]
+    >>> pooled(rs, "accuracy"), pooled(rs, "loss")
+    (0.75, 0.2)
+    """
+    ok = [r for r in results if r.evaluable and r.n_samples and np.isfinite(getattr(r, attr))]
     n = np.array([r.n_samples for r in ok], dtype=float)
-    acc = np.array([r.accuracy for r in ok])
-    loss = np.array([r.loss for r in ok])
-    total = n.sum()
+    v = np.array([getattr(r, attr) for r in ok], dtype=float)
+    return float(np.sum(v * n) / n.sum()) if n.sum() else float("nan")
+
+
+def _stream_summary(results: Sequence[ExperienceResult]) -> dict[str, Any]:
+    acc = np.array([r.accuracy for r in results if r.evaluable])
     out = {
-        "accuracy": float(np.sum(acc * n) / total) if total else float("nan"),
+        "accuracy": pooled(results, "accuracy"),
         "average_accuracy": float(np.mean(acc)) if len(acc) else float("nan"),
-        "loss": float(np.sum(loss * n) / total) if total else float("nan"),
-        "n_samples": int(total),
+        "loss": pooled(results, "loss"),
+        "n_samples": int(sum(r.n_samples for r in results if r.evaluable)),
     }
     skipped = [r.index for r in results if not r.evaluable]
     if skipped:
@@ -142,7 +162,8 @@ def evaluate(strategy, test_stream: Sequence[Experience] | Experience) -> dict[s
         ``accuracy``, ``loss`` (``None`` where undefined) and ``n_samples``;
         ``"stream"``: ``accuracy`` (pooled over all samples, Avalanche's
         Top1_Acc_Stream), ``average_accuracy`` (mean over experiences, the
-        continual-learning ACC), ``loss`` (pooled) and ``n_samples``.
+        continual-learning ACC), ``loss`` (pooled over the experiences where it
+        is defined: not those holding classes not seen yet) and ``n_samples``.
 
         An experience the strategy cannot answer (a task it never trained, on
         a :class:`~skcl.strategies.PNNStrategy` or a multi-head model) gets

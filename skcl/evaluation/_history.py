@@ -10,10 +10,11 @@ experience ``j``:
 key                        value
 =========================  ==============================================================
 ``{s}_acc_exp{j}``          accuracy on experience ``j`` (``R[k, j]``)
-``{s}_loss_exp{j}``         the criterion's loss on ``j`` (``nan`` with unseen classes)
+``{s}_loss_exp{j}``         the criterion's loss on ``j`` (absent while ``j`` holds classes
+                            not seen yet: the loss is undefined there)
 ``{s}_acc_stream``          accuracy pooled over the stream's samples (Avalanche's stream
                             accuracy)
-``{s}_loss_stream``         loss pooled over the stream's samples
+``{s}_loss_stream``         loss pooled over the experiences where it is defined
 ``{s}_avg_acc``             ACC: mean of ``R[k, j]`` over the experiences trained so far
 ``{s}_forgetting``          average forgetting (Chaudhry et al. 2018), from ``k >= 1``
 ``{s}_bwt``                 backward transfer, from ``k >= 1``
@@ -21,9 +22,10 @@ key                        value
 =========================  ==============================================================
 
 An experience the model cannot answer (a task never trained) has ``nan``
-values. With ``eval_every`` the periodic evaluations record the per-experience
-and stream keys in the row of their epoch too (before skorch's callbacks run,
-so they log them as usual).
+accuracy (and no loss key); stream values pool the other experiences. With
+``eval_every`` the periodic evaluations record the per-experience and stream
+keys in the row of their epoch too (before skorch's callbacks run, so they log
+them as usual).
 
 skorch's logging callbacks read ``history[-1]`` at the end of an epoch, which
 comes before the end of the experience (plugins may still change the model in
@@ -48,19 +50,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from skcl.evaluation import _cl_metrics as cl
+from skcl.evaluation._evaluate import pooled
 
 if TYPE_CHECKING:  # pragma: no cover
     from skcl.evaluation._evaluate import ExperienceResult
     from skcl.evaluation._matrix import AccuracyMatrix
 
 __all__ = ["history_record", "record_history", "publish_to_skorch_loggers"]
-
-
-def _pooled(results, attr: str) -> float:
-    ok = [r for r in results if r.evaluable]
-    n = np.array([r.n_samples for r in ok], dtype=float)
-    v = np.array([getattr(r, attr) for r in ok], dtype=float)
-    return float(np.sum(v * n) / n.sum()) if n.sum() else float("nan")
 
 
 def history_record(stream: str, results: Sequence[ExperienceResult],
@@ -80,9 +76,10 @@ def history_record(stream: str, results: Sequence[ExperienceResult],
     out: dict[str, float] = {}
     for r in results:
         out[f"{stream}_acc_exp{r.index}"] = float(r.accuracy)
-        out[f"{stream}_loss_exp{r.index}"] = float(r.loss)
-    out[f"{stream}_acc_stream"] = _pooled(results, "accuracy")
-    out[f"{stream}_loss_stream"] = _pooled(results, "loss")
+        if np.isfinite(r.loss):  # undefined on classes not seen yet: left out, not nan
+            out[f"{stream}_loss_exp{r.index}"] = float(r.loss)
+    out[f"{stream}_acc_stream"] = pooled(results, "accuracy")
+    out[f"{stream}_loss_stream"] = pooled(results, "loss")
     if R is not None and R.n_trained:
         out[f"{stream}_avg_acc"] = cl.average_accuracy(R.matrix)
         if R.n_trained > 1:

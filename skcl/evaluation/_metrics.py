@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from skcl.evaluation import _cl_metrics as cl
+from skcl.evaluation._evaluate import pooled
 from skcl.evaluation._metric_base import MetricValue, PluginMetric
 
 __all__ = ["Accuracy", "Loss", "Forgetting", "BWT", "ForwardTransfer", "ConfusionMatrix"]
@@ -28,14 +29,6 @@ class _RunningMean:
     @property
     def mean(self) -> float:
         return self.total / self.n if self.n else float("nan")
-
-
-def _pooled(results, attr: str) -> float:
-    """Sample-weighted mean of ``attr`` over the evaluable results (nan when none)."""
-    results = [r for r in results if r.evaluable]
-    n = np.array([r.n_samples for r in results], dtype=float)
-    v = np.array([getattr(r, attr) for r in results], dtype=float)
-    return float(np.sum(v * n) / n.sum()) if n.sum() else float("nan")
 
 
 def _not_evaluable_info(results) -> dict:
@@ -93,7 +86,7 @@ class _TrainEvalMetric(PluginMetric):
 
     def after_eval_stream(self, strategy, evaluation, stream, results):
         if self.stream:
-            return [evaluation.value(f"{self._name}_Stream", _pooled(results, self._attr),
+            return [evaluation.value(f"{self._name}_Stream", pooled(results, self._attr),
                                      "eval", "stream", stream=stream,
                                      info=_not_evaluable_info(results))]
         return []
@@ -132,7 +125,9 @@ class Loss(_TrainEvalMetric):
 
     At training time it is the criterion on the minibatch outputs, without
     the plugins' penalty terms. At eval time it is ``nan`` on experiences
-    holding classes not seen yet.
+    holding classes not seen yet (no output unit), and the stream value pools
+    the experiences where it is defined (so it is not ``nan`` while future
+    experiences remain).
 
     Examples
     --------
