@@ -253,7 +253,7 @@ def rotated_stream(X, y, X_test=None, y_test=None, *, n_experiences=5, image_sha
             M = sparse.csr_matrix(M.reshape(h * w, h * w))
 
             def f(A):
-                out = np.asarray(A.reshape(-1, h * w) @ M, dtype=np.float32)
+                out = np.asarray(A.reshape(-1, h * w) @ M)
                 if np.issubdtype(A.dtype, np.integer):
                     info = np.iinfo(A.dtype)
                     out = np.clip(np.rint(out), info.min, info.max)
