@@ -21,7 +21,8 @@ the buffers). Then the issue's targets, each marked held or not.
         [--train-per-class 1000] [--test-per-class 500] [--methods ...] [--skip-online]
     python benchmarks/modern_rehearsal.py --cost-only --repeats 3 --methods Replay DER DER++ \
         ER-ACE MIR     # timing only: lockstep repeats on seed 0, min of repeats
-    python benchmarks/modern_rehearsal.py --cifar10 PATH   # Seq-CIFAR-10 (see README)
+    python benchmarks/modern_rehearsal.py --cifar10 PATH [--seeds 10] [--nf 64]
+        # Seq-CIFAR-10 with ResNet-18: Replay, DER, DER++ beside the DER paper's Table 2
 
 ``--train-per-class`` subsamples the 6000 training images of each class (the full set
 is ``--train-per-class 6000``).
@@ -212,12 +213,57 @@ def targets(off: dict, on: dict, buffers) -> None:
               None if r is None else r <= bound)
 
 
-CIFAR_MESSAGE = """Seq-CIFAR-10 (DER paper, Table 2, class-IL): not run here.
-It needs the CIFAR-10 python files and the slim ResNet-18 of skcl.models; once the
-image-benchmarks loader (skcl.benchmarks) provides CIFAR-10, the run is
-    python benchmarks/modern_rehearsal.py --cifar10 /path/to/cifar-10-batches-py
-Published (class-IL, buffer 200 / 500): ER 44.79 / 57.74, DER 61.93 / 70.51,
-DER++ 64.88 / 72.70 (mean of 10 runs)."""
+# DER paper, Table 2, Seq-CIFAR-10 class-IL (mean of 10 runs): buffer -> method -> accuracy
+PUBLISHED_CIFAR10 = {200: {"Replay": 44.79, "DER": 61.93, "DER++": 64.88},
+                     500: {"Replay": 57.74, "DER": 70.51, "DER++": 72.70}}
+# Mammoth's best arguments for Seq-CIFAR-10 (lr, replay minibatch, alpha, beta)
+MAMMOTH_CIFAR10 = {200: {"Replay": (0.1, 32, None, None), "DER": (0.03, 32, 0.3, None),
+                         "DER++": (0.03, 32, 0.1, 0.5)},
+                   500: {"Replay": (0.1, 32, None, None), "DER": (0.03, 32, 0.3, None),
+                         "DER++": (0.03, 32, 0.2, 0.5)}}
+
+
+def cifar10(args) -> None:
+    """Seq-CIFAR-10 (5 x 2 classes), ResNet-18, 50 epochs, batch 32, crop + flip on the
+    stream and the replayed samples, Mammoth's best arguments; printed beside the paper."""
+    from skcl.benchmarks import split_cifar10
+    from skcl.models import SlimResNet18
+    from skcl.plugins import TransformPlugin
+    from skcl.transforms import Compose, RandomCrop, RandomHorizontalFlip
+
+    def augment():
+        return Compose([RandomCrop(32, padding=4), RandomHorizontalFlip()])
+
+    res: dict = {}
+    for seed in range(args.seeds):
+        train, test = split_cifar10(n_experiences=5, root=args.cifar10, random_state=seed)
+        train = [(e.X, e.y) for e in train]
+        test = [(e.X, e.y) for e in test]
+        for mem in args.buffers:
+            for name in ("Replay", "DER", "DER++"):
+                lr, mb, alpha, beta = MAMMOTH_CIFAR10[mem][name]
+                common = dict(module=SlimResNet18, module__nf=args.nf, lr=lr, batch_size=32,
+                              max_epochs=args.cifar_epochs, random_state=seed,
+                              plugins=[TransformPlugin(augment())])
+                if name == "Replay":
+                    net = Replay(mem_size=mem, batch_size_mem=mb,
+                                 storage_policy=ReservoirSamplingBuffer(mem), **common)
+                elif name == "DER":
+                    net = DER(mem_size=mem, batch_size_mem=mb, alpha=alpha,
+                              replay_transform=augment(), **common)
+                else:
+                    net = DERPlusPlus(mem_size=mem, batch_size_mem=mb, alpha=alpha, beta=beta,
+                                      replay_transform=augment(), **common)
+                acc, t = run(net, train, test, online=False)
+                res.setdefault((name, mem), []).append(acc)
+                print(f"  cifar10 seed {seed} mem {mem} {name:6s} acc {acc:.4f} time {t:.0f}s",
+                      flush=True)
+    print("\n| method | buffer | skcl class-IL accuracy (%) | DER paper (%) |")
+    print("| --- | --- | --- | --- |")
+    for (name, mem), accs in res.items():
+        a = 100 * np.array(accs)
+        print(f"| {name} | {mem} | {a.mean():.2f} ± {a.std():.2f} | "
+              f"{PUBLISHED_CIFAR10[mem][name]:.2f} |")
 
 
 if __name__ == "__main__":
@@ -233,7 +279,11 @@ if __name__ == "__main__":
     parser.add_argument("--online-train-per-class", type=int, default=500)
     parser.add_argument("--skip-online", action="store_true")
     parser.add_argument("--skip-offline", action="store_true")
-    parser.add_argument("--cifar10", default=None)
+    parser.add_argument("--cifar10", default=None,
+                        help="folder of the CIFAR-10 files: run the Seq-CIFAR-10 table instead")
+    parser.add_argument("--nf", type=int, default=64,
+                        help="ResNet-18 width for CIFAR-10 (64: the DER paper's; 20: slim)")
+    parser.add_argument("--cifar-epochs", type=int, default=50)
     parser.add_argument("--cost-only", action="store_true",
                         help="only time the methods: seed 0, --repeats lockstep rounds")
     parser.add_argument("--repeats", type=int, default=3)
@@ -243,7 +293,8 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     ALPHA, BETA = args.alpha, args.beta
     if args.cifar10 is not None:
-        raise SystemExit(CIFAR_MESSAGE)
+        cifar10(args)
+        raise SystemExit(0)
     data = load_fashion()
     print(f"split Fashion-MNIST, 5 experiences, seeds={args.seeds}, buffers={args.buffers}, "
           f"train/class={args.train_per_class}, test/class={args.test_per_class}, "
