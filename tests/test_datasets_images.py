@@ -190,7 +190,7 @@ def test_missing_files_error_says_where_and_how(tmp_path, monkeypatch):
     msg = str(err.value)
     assert str(tmp_path / "env") in msg and "$SKCL_CIFAR10" in msg
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in msg
-    assert str(tmp_path / "skcl_data" / "cifar10") in msg  # the cache folder
+    assert str(tmp_path / "skcl_data" / "cifar10") in msg and "$SKCL_DATA/cifar10" in msg
 
 
 def test_download_from_file_url_checks_md5(tmp_path, monkeypatch):

@@ -186,6 +186,9 @@ def core50(scenario: str = "nicv2_391", run: int = 0, *, root=None, object_lvl: 
            download: bool = False, verify: bool = True):
     """CORe50 train and test streams (Avalanche's ``CORe50``).
 
+    The arguments keep Avalanche's names (``scenario``, ``run``,
+    ``object_lvl``, ``mini``), with ``root`` for its ``dataset_root``.
+
     Parameters
     ----------
     scenario : {"ni", "nc", "nic", "nicv2_79", "nicv2_196", "nicv2_391"}, default="nicv2_391"

@@ -102,7 +102,8 @@ def candidate_roots(root, env_var: str, name: str) -> list[tuple[Path, str]]:
     out = []
     if os.environ.get(env_var):
         out.append((Path(os.environ[env_var]).expanduser(), f"${env_var}"))
-    out.append((default_cache_dir(name), "the cache folder"))
+    out.append((default_cache_dir(name),
+                "$SKCL_DATA/" + name if os.environ.get("SKCL_DATA") else "the cache folder"))
     return out
 
 
