@@ -229,6 +229,24 @@ def test_download_uses_the_fetch_hook_and_reports_failures(tmp_path, monkeypatch
     assert calls == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
 
 
+def test_cifar_download_goes_to_the_cache_folder(tmp_path, monkeypatch):
+    src, _ = _write_cifar10(tmp_path / "mirror")
+    monkeypatch.setitem(_cifar._SPECS, "cifar10",
+                        dict(_cifar._SPECS["cifar10"], archive_md5=_md5(src)))
+    fetched = []
+
+    def fake_fetch(url, dest):
+        fetched.append(url)
+        Path(dest).write_bytes(src.read_bytes())
+
+    monkeypatch.setattr(_download, "fetch_url", fake_fetch)
+    X, Xt, y, yt = load_cifar("cifar10", download=True, verify=False)
+    cached = tmp_path / "skcl_data" / "cifar10" / "cifar-10-python.tar.gz"
+    assert cached.is_file() and len(X) == 50
+    load_cifar("cifar10", download=True, verify=False)  # found: not fetched again
+    assert fetched == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+
+
 # --------------------------------------------------------------------------- CIFAR
 def _cifar_batch(n, labels, key, bytes_keys, seed):
     rng = np.random.RandomState(seed)

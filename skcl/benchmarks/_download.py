@@ -57,8 +57,14 @@ def default_cache_dir(name: str) -> Path:
 _MD5_CACHE: dict[tuple, str] = {}
 
 
+_MEMO_MIN_BYTES = 256 << 20
+
+
 def md5sum(path) -> str:
-    """The md5 hex digest of a file (memoized per path, size and modification time).
+    """The md5 hex digest of a file.
+
+    Files of 256 MB or more (the CORe50 npz is 8 GB) are hashed once per
+    process: the digest is remembered per path, size and modification time.
 
     Examples
     --------
@@ -72,13 +78,15 @@ def md5sum(path) -> str:
     path = Path(path)
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _MD5_CACHE:
-        h = hashlib.md5()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(_CHUNK), b""):
-                h.update(chunk)
+    if key in _MD5_CACHE:
+        return _MD5_CACHE[key]
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    if st.st_size >= _MEMO_MIN_BYTES:
         _MD5_CACHE[key] = h.hexdigest()
-    return _MD5_CACHE[key]
+    return h.hexdigest()
 
 
 def check_md5(path, expected: str | Iterable[str] | None, name: str) -> None:
