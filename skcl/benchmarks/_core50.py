@@ -15,7 +15,9 @@ Two official forms are read, whichever is found first:
   ``batches_filelists/{NI,NC,NIC}_inc/run<r>/train_batch_<XX>_filelist.txt`` and
   ``test_filelist.txt`` (folder or ``batches_filelists.zip``) and, for NICv2,
   ``NIC_v2_{79,196,391}/run<r>/`` (folder or ``batches_filelists_NICv2.zip``).
-  Decoding needs Pillow. ``mini=True`` reads ``core50_32x32`` instead.
+  Decoding needs Pillow. ``mini=True`` reads ``core50_32x32`` (folder or zip)
+  instead, assumed to follow the same ``s<k>/o<j>/`` tree (not checked against
+  the real archive).
 
 Object-level labels (50 classes) are those of the files (for NC they are
 renumbered per run in order of appearance, as published); category-level
