@@ -75,24 +75,33 @@ def _put_memory(plugin, X, y, **fields):
 
 
 # -- hand-checked losses ----------------------------------------------------------
+def _step_loss(net, plugin, x, y):
+    """The plugin's training loss for one incoming minibatch, through its own hooks."""
+    batch = ({"x": torch.as_tensor(x, dtype=torch.float32),
+              "task_labels": torch.zeros(len(y), dtype=torch.long)}, torch.as_tensor(y))
+    inputs, y_all = plugin.adapt_batch(net, batch)
+    return plugin.compute_loss(net, net.infer(inputs), y_all, inputs).item()
+
+
 def test_der_and_derpp_terms_by_hand():
-    # f(x) = x (identity weights); one stored sample x=(1, 2), logits z=(0, 0), label 1
+    # f(x) = x (identity weights); one stored sample x=(1, 2), logits z=(0, 0), label 1;
+    # incoming sample x=(0, 0), label 0: its cross-entropy is log 2
     net = _linear_net([DERPlugin(mem_size=1, alpha=0.5, beta=0.0)], np.eye(2))
     der = net.named_plugins_["der"]
     _put_memory(der, [[1.0, 2.0]], [1], logits=[[0.0, 0.0]])
-    y = torch.tensor([0])
-    # alpha * mean((1-0)^2, (2-0)^2) = 0.5 * 2.5
-    assert der.penalty(net, None, y, None).item() == pytest.approx(1.25)
+    x, y = [[0.0, 0.0]], [0]
+    # + alpha * mean((1-0)^2, (2-0)^2) = 0.5 * 2.5
+    assert _step_loss(net, der, x, y) == pytest.approx(math.log(2) + 1.25, rel=1e-6)
     der.set_params(beta=1.0)   # + beta * CE((1, 2), 1) = log(1 + e^-1)
-    expected = 1.25 + math.log(1 + math.e ** -1)
-    assert der.penalty(net, None, y, None).item() == pytest.approx(expected, rel=1e-6)
+    expected = math.log(2) + 1.25 + math.log(1 + math.e ** -1)
+    assert _step_loss(net, der, x, y) == pytest.approx(expected, rel=1e-6)
     der.set_params(alpha=0.0)
-    assert der.penalty(net, None, y, None).item() == pytest.approx(math.log(1 + math.e ** -1),
-                                                                   rel=1e-6)
+    expected = math.log(2) + math.log(1 + math.e ** -1)
+    assert _step_loss(net, der, x, y) == pytest.approx(expected, rel=1e-6)
     # a logit unknown at insertion (NaN) is left out of the mean: 0.5 * (1 - 0)^2
     der.set_params(alpha=0.5, beta=0.0)
     _put_memory(der, [[1.0, 2.0]], [1], logits=[[0.0, float("nan")]])
-    assert der.penalty(net, None, y, None).item() == pytest.approx(0.5)
+    assert _step_loss(net, der, x, y) == pytest.approx(math.log(2) + 0.5, rel=1e-6)
 
 
 def test_der_stores_the_logits_of_the_forward_before_the_step():
@@ -127,21 +136,21 @@ def test_der_fills_logits_of_new_units_when_the_head_grows():
 
 
 def test_er_ace_mask_and_loss_by_hand():
-    # seen units {0, 1, 2}, batch of class 1: units 1 and 2.. (max seen = 2 and above) kept
+    # seen units {0, 1, 2}, batch of class 1: unit 1 and every unit from 2 (the highest seen)
     assert ace_mask(torch.tensor([1]), torch.tensor([0, 1, 2]), 4).tolist() == [
         False, True, True, True]
     net = _linear_net([ERACEPlugin(mem_size=1)], np.eye(4))
     ace = net.named_plugins_["erace"]
     ace.seen_units_ = torch.tensor([0, 2])
-    logits = torch.tensor([[2.0, 1.0, 0.0, 3.0]])
-    loss = ace.compute_loss(net, logits, torch.tensor([1]), None)
-    # CE over units (1, 2, 3): -log(e^1 / (e^1 + e^0 + e^3))
-    assert loss.item() == pytest.approx(-math.log(math.e / (math.e + 1 + math.e ** 3)), rel=1e-6)
-    # the replay term: plain CE over all logits of f(x) = x
-    _put_memory(ace, [[2.0, 1.0, 0.0, 3.0]], [0])
+    ace.storage_ = None  # empty memory: only the incoming, masked term
+    x = [[2.0, 1.0, 0.0, 3.0]]
+    # CE over units (1, 2, 3) for label 1: -log(e^1 / (e^1 + e^0 + e^3))
+    masked = -math.log(math.e / (math.e + 1 + math.e ** 3))
+    assert _step_loss(net, ace, x, [1]) == pytest.approx(masked, rel=1e-6)
+    # the replayed sample (same input, label 0): plain CE over all units of f(x) = x
+    _put_memory(ace, x, [0])
     full = -math.log(math.e ** 2 / (math.e ** 2 + math.e + 1 + math.e ** 3))
-    assert ace.penalty(net, logits, torch.tensor([1]), None).item() == pytest.approx(full,
-                                                                                     rel=1e-6)
+    assert _step_loss(net, ace, x, [1]) == pytest.approx(masked + full, rel=1e-6)
 
 
 def test_mir_interference_score_by_hand_and_nothing_real_is_touched():

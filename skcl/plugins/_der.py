@@ -9,6 +9,7 @@ from skcl.buffers import ReservoirSamplingBuffer
 from skcl.plugins._base import StrategyPlugin
 from skcl.transforms import apply_transform
 from skcl.utils import check_int, check_number, eval_mode
+from skcl.utils._data import extend_batch
 
 __all__ = ["DERPlugin", "OnlineRehearsalPlugin"]
 
@@ -92,18 +93,30 @@ class OnlineRehearsalPlugin(StrategyPlugin):
         """Extra per-sample fields stored with the incoming minibatch."""
         return None
 
+    def _replay_parts(self, strategy, n: int) -> list:
+        """``(tag, draw)`` memory draws appended to the incoming minibatch (one forward pass
+        for all); a ``None`` draw (empty memory) is skipped."""
+        return []
+
     def adapt_batch(self, strategy, batch):
-        # the inputs before any later plugin augments them (TransformPlugin): those are stored
-        self.incoming_x_ = batch[0]["x"]
+        # the incoming samples before any later plugin augments them (TransformPlugin) or
+        # appends to them: those are what the memory stores
+        inputs, y = batch
+        self.incoming_ = (inputs["x"], y, inputs["task_labels"])
+        self.parts_ = []
+        for tag, part in self._replay_parts(strategy, len(y)):
+            if part is None:
+                continue
+            x_mem, y_mem, fields = part
+            x = self._augment(x_mem["x"]) if self.transform is not None else x_mem["x"]
+            batch = extend_batch(batch, x, y_mem, x_mem["task_labels"])
+            self.parts_.append((tag, len(y_mem), fields))
         return batch
 
     def after_training_iteration(self, strategy, batch) -> None:
-        inputs, y = batch
-        x = getattr(self, "incoming_x_", None)
-        if x is None or len(x) != len(y):
-            x = inputs["x"]
-        self.incoming_x_ = None
-        self.storage_.partial_fit(x.detach(), y, task_labels=inputs["task_labels"],
+        x, y, t = self.incoming_
+        self.incoming_ = None
+        self.storage_.partial_fit(x.detach(), y, task_labels=t,
                                   experience=strategy.n_experiences_,
                                   fields=self._fields(strategy, batch))
 
@@ -124,12 +137,19 @@ class DERPlugin(OnlineRehearsalPlugin):
 
     The reservoir memory holds each trained sample's input (unaugmented),
     label and the logits the network gave it in the training forward pass
-    (before the optimizer step, detached). Each step adds to the loss
+    (before the optimizer step, detached). The loss (this plugin replaces
+    the criterion) is ``CE(f(x), y)`` on the incoming minibatch plus
 
     * ``alpha * mse(f(x1), z1)`` on a replayed minibatch ``(x1, z1)``
       (``F.mse_loss``: the mean over samples *and* logits, as in Mammoth), and
     * for DER++ (``beta > 0``), ``beta * CE(f(x2), y2)`` on a second,
       independent draw ``(x2, y2)``.
+
+    The two draws are appended to the incoming minibatch in ``adapt_batch``,
+    so one forward and one backward pass cover all three parts (Avalanche
+    does the same; Mammoth runs three passes, which differs only for
+    batch-norm statistics). Other plugins see the extended minibatch, as
+    with :class:`~skcl.plugins.ReplayPlugin`.
 
     The paper assumes a head of fixed size (here: ``classes=`` given up
     front). With a growing head, when new output units appear (at the start
@@ -203,22 +223,25 @@ class DERPlugin(OnlineRehearsalPlugin):
         storage.set_field("logits", torch.cat([stored, fill], dim=1))
 
     def after_forward(self, strategy, y_pred, y_true, inputs) -> None:
-        self.logits_ = y_pred.detach()
+        self.logits_ = y_pred[:len(self.incoming_[1])].detach()
 
-    def penalty(self, strategy, y_pred, y_true, inputs):
-        n = self._n_mem(len(y_true))
-        loss = None
-        if self.alpha > 0:
-            mem = self._draw(n)
-            if mem is not None:
-                x1, _, f1 = mem
-                loss = self.alpha * _mse_known(self._forward(strategy, x1), f1["logits"])
-        if self.beta > 0:
-            mem = self._draw(n)
-            if mem is not None:
-                x2, y2, _ = mem
-                term = self.beta * strategy.criterion_(self._forward(strategy, x2), y2)
-                loss = term if loss is None else loss + term
+    def _replay_parts(self, strategy, n: int) -> list:
+        m = self._n_mem(n)
+        return [("logits", self._draw(m) if self.alpha > 0 else None),
+                ("labels", self._draw(m) if self.beta > 0 else None)]
+
+    def compute_loss(self, strategy, y_pred, y_true, inputs):
+        n = len(self.incoming_[1])
+        y_true = y_true.to(y_pred.device)
+        loss = strategy.criterion_(y_pred[:n], y_true[:n])
+        start = n
+        for tag, m, fields in self.parts_:
+            out = y_pred[start:start + m]
+            if tag == "logits":
+                loss = loss + self.alpha * _mse_known(out, fields["logits"].to(out.device))
+            else:
+                loss = loss + self.beta * strategy.criterion_(out, y_true[start:start + m])
+            start += m
         return loss
 
     def _fields(self, strategy, batch) -> dict:

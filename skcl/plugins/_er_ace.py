@@ -37,7 +37,9 @@ class ERACEPlugin(OnlineRehearsalPlugin):
     old classes *absent from it* masked out (filled with -1e9, as in the
     authors' code; see :func:`ace_mask`), so learning new classes does not
     push the old ones' logits down. A replayed minibatch from a reservoir
-    memory adds the ordinary cross-entropy over all the logits. The memory is
+    memory adds the ordinary cross-entropy over all the logits; it is
+    appended to the incoming minibatch (one forward pass, as in the authors'
+    code) and the plugin replaces the criterion. The memory is
     updated after every step (task-free), so the method works online and
     offline; the incoming loss is masked from the first minibatch on
     (the authors' task-free mode).
@@ -74,16 +76,16 @@ class ERACEPlugin(OnlineRehearsalPlugin):
         if not hasattr(self, "seen_units_"):
             self.seen_units_ = torch.zeros(0, dtype=torch.long)
 
-    def compute_loss(self, strategy, y_pred, y_true, inputs):
-        y_true = y_true.to(y_pred.device)
-        self.seen_units_ = torch.unique(torch.cat([self.seen_units_, y_true.cpu()]))
-        keep = ace_mask(y_true, self.seen_units_.to(y_pred.device), y_pred.shape[1])
-        masked = y_pred.masked_fill(~keep, -1e9)
-        return strategy.criterion_(masked, y_true)
+    def _replay_parts(self, strategy, n: int) -> list:
+        return [("labels", self._draw(self._n_mem(n)))]
 
-    def penalty(self, strategy, y_pred, y_true, inputs):
-        mem = self._draw(self._n_mem(len(y_true)))
-        if mem is None:
-            return None
-        x, y, _ = mem
-        return strategy.criterion_(self._forward(strategy, x), y)
+    def compute_loss(self, strategy, y_pred, y_true, inputs):
+        n = len(self.incoming_[1])
+        y_true = y_true.to(y_pred.device)
+        y_in = y_true[:n]
+        self.seen_units_ = torch.unique(torch.cat([self.seen_units_, y_in.cpu()]))
+        keep = ace_mask(y_in, self.seen_units_.to(y_pred.device), y_pred.shape[1])
+        loss = strategy.criterion_(y_pred[:n].masked_fill(~keep, -1e9), y_in)
+        if len(y_true) > n:  # the replayed minibatch: plain cross-entropy over all units
+            loss = loss + strategy.criterion_(y_pred[n:], y_true[n:])
+        return loss
