@@ -436,6 +436,7 @@ class BaseStrategy(
         self.train_data_ = None
         self.eval_streams_ = None
         self.shuffle_generator_ = None
+        self._save_experience_checkpoints()
 
     def _check_same_classes(self, classes) -> None:
         # scikit-learn's partial_fit convention: classes= is fixed by the first call.

@@ -120,8 +120,7 @@ class Persistence:
                                ("f_criterion", f_criterion), ("f_history", f_history)):
                 if value is not None:
                     kwargs[key] = value
-            f_params = f_optimizer = f_criterion = f_history = None
-            kwargs = {k: v for k, v in kwargs.items() if v is not None}
+            return super().load_params(**{k: v for k, v in kwargs.items() if v is not None})
         return super().load_params(f_params=f_params, f_optimizer=f_optimizer,
                                    f_criterion=f_criterion, f_history=f_history, **kwargs)
 

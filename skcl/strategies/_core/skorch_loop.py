@@ -6,7 +6,7 @@ import contextlib
 import warnings
 
 import torch
-from skorch.callbacks import Callback, PrintLog
+from skorch.callbacks import Callback, Checkpoint, PrintLog
 from skorch.dataset import unpack_data
 from skorch.history import History
 from skorch.utils import TeeGenerator
@@ -301,6 +301,17 @@ class SkorchLoop:
             if not self.divergence_warned_:
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
                 self.divergence_warned_ = True
+
+    def _save_experience_checkpoints(self) -> None:
+        """Let skorch ``Checkpoint`` callbacks save once more when the experience is complete.
+
+        skorch checkpoints at epoch ends, inside the experience (before the plugins'
+        ``after_training_exp`` fills buffers and importances); this last save holds the
+        finished experience, so ``load_params(checkpoint=cp)`` continues exactly.
+        """
+        for _, callback in self.callbacks_:
+            if isinstance(callback, Checkpoint):
+                callback.on_epoch_end(self)
 
     def _train_experience(self, data, **fit_params) -> None:
         """skorch's ``partial_fit`` body, where only a deliberate stop ends training early.
