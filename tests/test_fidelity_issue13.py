@@ -301,3 +301,20 @@ def test_gdumb_sampler_equals_the_plain_loop():
         got = greedy_class_balanced(mem_y, new_y, mem, np.random.default_rng(seed), seen)
         ref = _greedy_reference(mem_y, new_y, mem, np.random.default_rng(seed), seen)
         assert np.array_equal(got, ref), trial
+
+
+def test_gem_batched_memory_gradients_equal_one_pass_per_memory():
+    from skcl.benchmarks import permuted_digits
+    from skcl.plugins._utils import memory_gradient, trainable_parameters
+    from skcl.strategies import GEM
+
+    train, _ = permuted_digits(4, random_state=0)
+    net = GEM(patterns_per_experience=30, module__hidden_sizes=(16,), random_state=0)
+    for exp in train[:3]:
+        net.partial_fit(exp)
+    plugin = net.named_plugins_["gem"]
+    params = [p for _, p in trainable_parameters(net.module_)]
+    net.module_.train()
+    expected = torch.stack([memory_gradient(net, m, params) for m in plugin.memories_])
+    plugin.before_training_iteration(net, None)  # the batched path (3 memories, no batch norm)
+    torch.testing.assert_close(plugin.memory_grads_, expected, rtol=1e-4, atol=1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.optimize import nnls
+from torch import nn
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import (
@@ -16,6 +17,7 @@ from skcl.plugins._utils import (
     write_flat_grad,
 )
 from skcl.utils import check_int, check_number
+from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["GEMPlugin", "gem_project"]
 
@@ -124,6 +126,23 @@ class GEMPlugin(StrategyPlugin):
         if not self.memories_:
             return
         params = [p for _, p in trainable_parameters(strategy.module_)]
+        module = strategy.module_
+        batched = (len(self.memories_) > 1 and module.training
+                   and not getattr(module, "is_multi_task", False)
+                   and not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                               for m in module.modules()))
+        if batched:
+            # every memory in one forward/backward pass: each memory's gradient is the sum
+            # of its samples' gradients (layer inputs x output gradients), divided by its size
+            mems = self.memories_
+            X = torch.cat([m.X for m in mems]).to(strategy.device)
+            y = torch.cat([m.y for m in mems]).to(strategy.device)
+            bounds = np.cumsum([0] + [len(m) for m in mems])
+            stats = PerSampleGrads(module, params, strategy.criterion_, X, y)
+            groups = [torch.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            sizes = torch.as_tensor(np.diff(bounds), dtype=torch.float32)[:, None]
+            self.memory_grads_ = stats.group_sums(groups) / sizes
+            return
         self.memory_grads_ = torch.stack(
             [memory_gradient(strategy, m, params) for m in self.memories_])
 

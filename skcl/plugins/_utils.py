@@ -80,7 +80,8 @@ def memory_gradient(strategy: BaseStrategy, data: TrainData,
     """
     module = strategy.module_
     was_training = module.training
-    module.train()
+    if not was_training:  # (during training it already is: skip the recursive call)
+        module.train()
     try:
         inputs = {"x": data.X.to(strategy.device),
                   "task_labels": data.task_labels.to(strategy.device)}
