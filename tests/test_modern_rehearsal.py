@@ -425,3 +425,22 @@ def test_memory_keeps_inputs_before_a_later_augmentation():
     stored = net.named_plugins_["er_ace"].storage_.X_.numpy()
     assert len(stored) == 16
     assert all(np.any(np.all(np.isclose(X, row), axis=1)) for row in stored)
+
+
+def test_memory_updates_every_few_steps_and_at_the_end_of_an_experience():
+    X, y = _blobs(2, 16)
+
+    class Count(StrategyPlugin):
+        def after_training_iteration(self, strategy, batch):
+            self.sizes_ = [*getattr(self, "sizes_", []),
+                           len(strategy.named_plugins_["der"].storage_)]
+
+    net = DER(mem_size=100, mem_update_every=3, batch_size=4, plugins=[Count()], **{
+        k: v for k, v in TINY.items() if k != "batch_size"})
+    net.partial_fit(X, y)  # 8 steps of 4 samples
+    # the DER plugin runs first: its update after steps 3 and 6 is seen by Count
+    assert net.named_plugins_["count"].sizes_ == [0, 0, 12, 12, 12, 24, 24, 24]
+    assert len(net.named_plugins_["der"].storage_) == 32  # flushed at the end
+    net.set_params(mem_update_every=1)
+    net.partial_fit(X[:8], y[:8])
+    assert net.named_plugins_["count"].sizes_[-2:] == [36, 40]

@@ -28,6 +28,13 @@ class OnlineRehearsalPlugin(StrategyPlugin):
     offline (epochs over an experience; every epoch offers its minibatches
     again).
 
+    The minibatches are offered to the memory in groups of ``update_every``
+    optimizer steps (and at the end of each experience), one buffer update
+    per group: a trained sample can be replayed from at most
+    ``update_every`` steps later, and the memory is still a uniform reservoir
+    sample of every sample trained on. ``update_every=1`` updates after every
+    step (Mammoth's schedule) at ~0.5 ms per step on a CPU.
+
     Parameters
     ----------
     mem_size : int, default=200
@@ -37,6 +44,8 @@ class OnlineRehearsalPlugin(StrategyPlugin):
     transform : callable or None, default=None
         Augmentation applied to replayed inputs (``t(x, generator=g)`` for
         :mod:`skcl.transforms`); the buffer keeps the inputs unaugmented.
+    update_every : int, default=8
+        Optimizer steps between memory updates.
 
     Attributes
     ----------
@@ -45,14 +54,16 @@ class OnlineRehearsalPlugin(StrategyPlugin):
     """
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
-                 transform=None):
+                 transform=None, update_every: int = 8):
         self.mem_size = mem_size
         self.batch_size_mem = batch_size_mem
         self.transform = transform
+        self.update_every = update_every
 
     def _check(self) -> None:
         check_int(self.mem_size, "mem_size")
         check_int(self.batch_size_mem, "batch_size_mem", allow_none=True)
+        check_int(self.update_every, "update_every")
         if self.transform is not None and not callable(self.transform):
             raise TypeError(f"transform must be callable or None; got {self.transform!r}.")
 
@@ -116,9 +127,26 @@ class OnlineRehearsalPlugin(StrategyPlugin):
     def after_training_iteration(self, strategy, batch) -> None:
         x, y, t = self.incoming_
         self.incoming_ = None
-        self.storage_.partial_fit(x.detach(), y, task_labels=t,
-                                  experience=strategy.n_experiences_,
-                                  fields=self._fields(strategy, batch))
+        pending = getattr(self, "pending_", None) or []
+        pending.append((x.detach(), y, t, self._fields(strategy, batch)))
+        self.pending_ = pending
+        if len(pending) >= self.update_every:
+            self._flush(strategy)
+
+    def _flush(self, strategy) -> None:
+        """Offer the minibatches trained since the last update to the memory, in one call."""
+        pending = getattr(self, "pending_", None)
+        if not pending:
+            return
+        fields = pending[0][3] or {}
+        self.storage_.partial_fit(
+            torch.cat([p[0] for p in pending]), torch.cat([p[1] for p in pending]),
+            task_labels=torch.cat([p[2] for p in pending]), experience=strategy.n_experiences_,
+            fields={k: torch.cat([p[3][k] for p in pending]) for k in fields} or None)
+        self.pending_ = []
+
+    def after_training_exp(self, strategy, experience) -> None:
+        self._flush(strategy)
 
 
 def _mse_known(out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -172,6 +200,9 @@ class DERPlugin(OnlineRehearsalPlugin):
         Weight of the replayed cross-entropy term; ``> 0`` gives DER++.
     transform : callable or None, default=None
         Augmentation of replayed inputs.
+    update_every : int, default=8
+        Optimizer steps between memory updates (see
+        :class:`OnlineRehearsalPlugin`).
 
     Attributes
     ----------
@@ -194,8 +225,8 @@ class DERPlugin(OnlineRehearsalPlugin):
     """
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
-                 alpha: float = 0.5, beta: float = 0.0, transform=None):
-        super().__init__(mem_size, batch_size_mem, transform)
+                 alpha: float = 0.5, beta: float = 0.0, transform=None, update_every: int = 8):
+        super().__init__(mem_size, batch_size_mem, transform, update_every)
         self.alpha = alpha
         self.beta = beta
 

@@ -51,6 +51,9 @@ class ERACEPlugin(OnlineRehearsalPlugin):
         Replayed samples per step (default: the current minibatch size).
     transform : callable or None, default=None
         Augmentation of replayed inputs.
+    update_every : int, default=8
+        Optimizer steps between memory updates (see
+        :class:`~skcl.plugins.OnlineRehearsalPlugin`).
 
     Attributes
     ----------

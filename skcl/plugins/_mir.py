@@ -63,6 +63,9 @@ class MIRPlugin(OnlineRehearsalPlugin):
         Candidates scored per step (C in the paper).
     transform : callable or None, default=None
         Augmentation of the replayed inputs (not of the scoring passes).
+    update_every : int, default=8
+        Optimizer steps between memory updates (see
+        :class:`~skcl.plugins.OnlineRehearsalPlugin`).
 
     Attributes
     ----------
@@ -85,8 +88,8 @@ class MIRPlugin(OnlineRehearsalPlugin):
     """
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
-                 subsample: int = 50, transform=None):
-        super().__init__(mem_size, batch_size_mem, transform)
+                 subsample: int = 50, transform=None, update_every: int = 8):
+        super().__init__(mem_size, batch_size_mem, transform, update_every)
         self.subsample = subsample
 
     def _check(self) -> None:

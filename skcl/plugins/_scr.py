@@ -122,6 +122,9 @@ class SCRPlugin(OnlineRehearsalPlugin):
     projection_size : int, default=128
     transform : callable or None, default=None
         ``None`` uses ``FeatureNoise()`` (flat inputs only).
+    update_every : int, default=8
+        Optimizer steps between memory updates (see
+        :class:`~skcl.plugins.OnlineRehearsalPlugin`).
 
     Attributes
     ----------
@@ -144,8 +147,9 @@ class SCRPlugin(OnlineRehearsalPlugin):
     """
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = 100,
-                 temperature: float = 0.1, projection_size: int = 128, transform=None):
-        super().__init__(mem_size, batch_size_mem, transform)
+                 temperature: float = 0.1, projection_size: int = 128, transform=None,
+                 update_every: int = 8):
+        super().__init__(mem_size, batch_size_mem, transform, update_every)
         self.temperature = temperature
         self.projection_size = projection_size
 
@@ -223,6 +227,7 @@ class SCRPlugin(OnlineRehearsalPlugin):
         self.stale_ = False
 
     def after_training_exp(self, strategy, experience) -> None:
+        super().after_training_exp(strategy, experience)
         self.stale_ = True
 
     def adapt_eval_output(self, strategy, inputs, output):

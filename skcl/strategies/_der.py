@@ -28,6 +28,8 @@ class DER(BaseStrategy):
     alpha : float, default=0.5
     replay_transform : callable or None, default=None
         Augmentation of the replayed inputs.
+    mem_update_every : int, default=8
+        Optimizer steps between memory updates (1: after every step).
     **kwargs
         Every other parameter of :class:`BaseStrategy`.
 
@@ -46,15 +48,17 @@ class DER(BaseStrategy):
     _builtin_plugins = {"der": DERPlugin}
     _plugin_aliases = {
         "mem_size": ("der", "mem_size"),
+        "mem_update_every": ("der", "update_every"),
         "batch_size_mem": ("der", "batch_size_mem"),
         "alpha": ("der", "alpha"),
         "replay_transform": ("der", "transform"),
     }
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
-                 alpha: float = 0.5, replay_transform=None, **kwargs):
+                 alpha: float = 0.5, replay_transform=None, mem_update_every: int = 8, **kwargs):
         super().__init__(module, **kwargs)
         self.mem_size = mem_size
+        self.mem_update_every = mem_update_every
         self.batch_size_mem = batch_size_mem
         self.alpha = alpha
         self.replay_transform = replay_transform
@@ -80,6 +84,8 @@ class DERPlusPlus(BaseStrategy):
     alpha : float, default=0.5
     beta : float, default=0.5
     replay_transform : callable or None, default=None
+    mem_update_every : int, default=8
+        Optimizer steps between memory updates (1: after every step).
     **kwargs
         Every other parameter of :class:`BaseStrategy`.
 
@@ -99,6 +105,7 @@ class DERPlusPlus(BaseStrategy):
     _builtin_plugins = {"der": DERPlugin}
     _plugin_aliases = {
         "mem_size": ("der", "mem_size"),
+        "mem_update_every": ("der", "update_every"),
         "batch_size_mem": ("der", "batch_size_mem"),
         "alpha": ("der", "alpha"),
         "beta": ("der", "beta"),
@@ -106,9 +113,11 @@ class DERPlusPlus(BaseStrategy):
     }
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
-                 alpha: float = 0.5, beta: float = 0.5, replay_transform=None, **kwargs):
+                 alpha: float = 0.5, beta: float = 0.5, replay_transform=None,
+                 mem_update_every: int = 8, **kwargs):
         super().__init__(module, **kwargs)
         self.mem_size = mem_size
+        self.mem_update_every = mem_update_every
         self.batch_size_mem = batch_size_mem
         self.alpha = alpha
         self.beta = beta

@@ -26,6 +26,8 @@ class ERACE(BaseStrategy):
         Replayed samples per step (default: the current batch size).
     replay_transform : callable or None, default=None
         Augmentation of the replayed inputs.
+    mem_update_every : int, default=8
+        Optimizer steps between memory updates (1: after every step).
     **kwargs
         Every other parameter of :class:`BaseStrategy`.
 
@@ -44,14 +46,16 @@ class ERACE(BaseStrategy):
     _builtin_plugins = {"er_ace": ERACEPlugin}
     _plugin_aliases = {
         "mem_size": ("er_ace", "mem_size"),
+        "mem_update_every": ("er_ace", "update_every"),
         "batch_size_mem": ("er_ace", "batch_size_mem"),
         "replay_transform": ("er_ace", "transform"),
     }
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
-                 replay_transform=None, **kwargs):
+                 replay_transform=None, mem_update_every: int = 8, **kwargs):
         super().__init__(module, **kwargs)
         self.mem_size = mem_size
+        self.mem_update_every = mem_update_every
         self.batch_size_mem = batch_size_mem
         self.replay_transform = replay_transform
 

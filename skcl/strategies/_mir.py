@@ -29,6 +29,8 @@ class MIR(BaseStrategy):
         Candidates scored per step.
     replay_transform : callable or None, default=None
         Augmentation of the replayed inputs.
+    mem_update_every : int, default=8
+        Optimizer steps between memory updates (1: after every step).
     **kwargs
         Every other parameter of :class:`BaseStrategy`.
 
@@ -47,15 +49,17 @@ class MIR(BaseStrategy):
     _builtin_plugins = {"mir": MIRPlugin}
     _plugin_aliases = {
         "mem_size": ("mir", "mem_size"),
+        "mem_update_every": ("mir", "update_every"),
         "batch_size_mem": ("mir", "batch_size_mem"),
         "subsample": ("mir", "subsample"),
         "replay_transform": ("mir", "transform"),
     }
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
-                 subsample: int = 50, replay_transform=None, **kwargs):
+                 subsample: int = 50, replay_transform=None, mem_update_every: int = 8, **kwargs):
         super().__init__(module, **kwargs)
         self.mem_size = mem_size
+        self.mem_update_every = mem_update_every
         self.batch_size_mem = batch_size_mem
         self.subsample = subsample
         self.replay_transform = replay_transform

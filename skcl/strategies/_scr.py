@@ -31,6 +31,8 @@ class SCR(BaseStrategy):
         The augmented view; ``None`` uses :class:`~skcl.plugins.FeatureNoise`
         (flat inputs). For images pass e.g. ``Compose([RandomCrop(28,
         padding=4), RandomHorizontalFlip()])`` from :mod:`skcl.transforms`.
+    mem_update_every : int, default=8
+        Optimizer steps between memory updates (1: after every step).
     **kwargs
         Every other parameter of :class:`BaseStrategy`.
 
@@ -49,6 +51,7 @@ class SCR(BaseStrategy):
     _builtin_plugins = {"scr": SCRPlugin}
     _plugin_aliases = {
         "mem_size": ("scr", "mem_size"),
+        "mem_update_every": ("scr", "update_every"),
         "batch_size_mem": ("scr", "batch_size_mem"),
         "temperature": ("scr", "temperature"),
         "projection_size": ("scr", "projection_size"),
@@ -57,9 +60,10 @@ class SCR(BaseStrategy):
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = 100,
                  temperature: float = 0.1, projection_size: int = 128, view_transform=None,
-                 **kwargs):
+                 mem_update_every: int = 8, **kwargs):
         super().__init__(module, **kwargs)
         self.mem_size = mem_size
+        self.mem_update_every = mem_update_every
         self.batch_size_mem = batch_size_mem
         self.temperature = temperature
         self.projection_size = projection_size
