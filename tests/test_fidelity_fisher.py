@@ -81,7 +81,11 @@ def test_sum_reduction_and_grads_untouched():
 
 
 @pytest.mark.parametrize("name,module,d", _models()[:2], ids=["mlp", "cnn"])
-def test_group_sums_and_row_subsets(name, module, d):
+@pytest.mark.parametrize("conv_chunk", [64, 4])
+def test_group_sums_and_row_subsets(name, module, d, conv_chunk, monkeypatch):
+    import skcl.utils._fisher as fisher
+
+    monkeypatch.setattr(fisher, "_CONV_CHUNK", conv_chunk)  # conv chunks across blocks too
     module = module.double().eval()
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(20, d, generator=gen, dtype=torch.float64)
@@ -89,10 +93,11 @@ def test_group_sums_and_row_subsets(name, module, d):
     crit = nn.CrossEntropyLoss()
     flat = torch.cat([e.reshape(20, -1) for e in _exact_per_sample(module, x, y, crit)], dim=1)
     stats = PerSampleGrads(module, list(module.parameters()), crit, x, y)
-    groups = [torch.arange(0, 5), torch.tensor([7, 3, 19])]
-    sums = stats.group_sums(groups)
-    for k, idx in enumerate(groups):
-        torch.testing.assert_close(sums[k], flat[idx].sum(0), rtol=1e-10, atol=1e-12)
+    for groups in ([torch.arange(0, 5), torch.tensor([7, 3, 19])],  # any index sets
+                   [torch.arange(2, 7), torch.arange(7, 12), torch.arange(12, 17)]):  # blocks
+        sums = stats.group_sums(groups)
+        for k, idx in enumerate(groups):
+            torch.testing.assert_close(sums[k], flat[idx].sum(0), rtol=1e-10, atol=1e-12)
     rows = torch.tensor([4, 11, 2])
     dots, norms = stats.dots_and_norms(sums, rows=rows)
     torch.testing.assert_close(dots, flat[rows] @ sums.T, rtol=1e-10, atol=1e-10)

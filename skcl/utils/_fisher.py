@@ -61,6 +61,23 @@ def summed_loss(criterion: Callable, out: torch.Tensor, y: torch.Tensor) -> torc
     return None
 
 
+def _as_blocks(groups) -> tuple[int, int, int] | None:
+    """``(start, size, k)`` when the groups are adjacent, equal, contiguous index ranges."""
+    if not len(groups):
+        return None
+    first = torch.as_tensor(groups[0])
+    size = len(first)
+    if size == 0:
+        return None
+    start = int(first[0])
+    for k, idx in enumerate(groups):
+        idx = torch.as_tensor(idx)
+        lo = start + k * size
+        if len(idx) != size or not torch.equal(idx, torch.arange(lo, lo + size, dtype=idx.dtype)):
+            return None
+    return start, size, len(groups)
+
+
 def _supported(m: nn.Module) -> bool:
     if type(m).forward is nn.Linear.forward:
         return True
@@ -254,6 +271,9 @@ class PerSampleGrads:
         self._check_rowwise()
         starts = self._offsets()
         dtype = self.params[0].dtype if self.params else torch.float32
+        blocks = _as_blocks(groups)
+        if blocks is not None:
+            return self._block_sums(*blocks, starts, dtype)
         out = torch.zeros(len(groups), starts[-1], dtype=dtype)
         for k, idx in enumerate(groups):
             idx = torch.as_tensor(idx, dtype=torch.long)
@@ -294,6 +314,41 @@ class PerSampleGrads:
                     out[b] += (gb * gb).sum(0).to(out[b].dtype)
         for i, g in self.fallback_.items():
             out[i] += (g * g).sum(0)
+        return out
+
+    def _block_sums(self, start: int, size: int, k: int, starts, dtype) -> torch.Tensor:
+        """``group_sums`` for ``k`` adjacent blocks of ``size`` rows from ``start``: batched."""
+        rows = slice(start, start + k * size)
+        out = torch.empty(k, starts[-1], dtype=dtype)
+        filled = [False] * len(self.params)
+        for w, b, kind, data, chunk in self._layer_chunks(rows):
+            if kind == "linear":
+                a, g = data
+                if w is not None:  # (k, out, size) @ (k, size, in)
+                    gw = torch.bmm(g.reshape(k, size, -1).transpose(1, 2), a.reshape(k, size, -1))
+                    out[:, starts[w]:starts[w + 1]] = gw.reshape(k, -1)
+                    filled[w] = True
+                if b is not None:
+                    out[:, starts[b]:starts[b + 1]] = g.reshape(k, size, -1).sum(1)
+                    filled[b] = True
+            else:  # conv chunks (of _CONV_CHUNK rows): accumulate per block row by row
+                gw, gb = data
+                lo = chunk.start or 0
+                blk = torch.div(torch.arange(lo, lo + len(gw)), size, rounding_mode="floor")
+                for i, t in ((w, gw), (b, gb)):
+                    if i is None:
+                        continue
+                    if not filled[i]:
+                        out[:, starts[i]:starts[i + 1]] = 0
+                        filled[i] = True
+                    flat = t.reshape(len(t), -1).to(dtype)
+                    out[:, starts[i]:starts[i + 1]].index_add_(0, blk, flat)
+        for i, g in self.fallback_.items():
+            out[:, starts[i]:starts[i + 1]] = g[rows].reshape(k, size, -1).sum(1).to(dtype)
+            filled[i] = True
+        for i, f in enumerate(filled):
+            if not f:
+                out[:, starts[i]:starts[i + 1]] = 0
         return out
 
     def dots_and_norms(self, refs: torch.Tensor, rows=None) -> tuple[torch.Tensor, torch.Tensor]:
