@@ -6,7 +6,7 @@ from skcl.plugins._bic import BiCPlugin, bic_distillation
 from skcl.plugins._cope import CoPEPlugin
 from skcl.plugins._cumulative import CumulativePlugin
 from skcl.plugins._cwr_star import CWRStarPlugin, cwr_consolidate, freeze_modules
-from skcl.plugins._der import DERPlugin, OnlineRehearsalPlugin
+from skcl.plugins._der import DERPlugin, DERPlusPlusPlugin, OnlineRehearsalPlugin
 from skcl.plugins._early_stopping import EarlyStoppingPlugin
 from skcl.plugins._er_ace import ERACEPlugin, ace_mask
 from skcl.plugins._ewc import EWCPlugin
@@ -36,6 +36,7 @@ __all__ = [
     "cwr_consolidate",
     "CWRStarPlugin",
     "DERPlugin",
+    "DERPlusPlusPlugin",
     "EarlyStoppingPlugin",
     "ERACEPlugin",
     "EWCPlugin",

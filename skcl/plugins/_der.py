@@ -11,7 +11,7 @@ from skcl.transforms import apply_transform
 from skcl.utils import check_int, check_number, eval_mode
 from skcl.utils._data import extend_batch
 
-__all__ = ["DERPlugin", "OnlineRehearsalPlugin"]
+__all__ = ["DERPlugin", "DERPlusPlusPlugin", "OnlineRehearsalPlugin"]
 
 
 class OnlineRehearsalPlugin(StrategyPlugin):
@@ -285,6 +285,21 @@ class DERPlugin(OnlineRehearsalPlugin):
                 self.storage_.set_field("logits", _pad_nan(stored, width))
             z = _pad_nan(z, width)
         return {"logits": z}
+
+
+class DERPlusPlusPlugin(DERPlugin):
+    """DER++: :class:`DERPlugin` with the replayed cross-entropy on by default (``beta=0.5``).
+
+    Examples
+    --------
+    >>> from skcl.plugins import DERPlusPlusPlugin
+    >>> DERPlusPlusPlugin().beta
+    0.5
+    """
+
+    def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
+                 alpha: float = 0.5, beta: float = 0.5, transform=None, update_every: int = 8):
+        super().__init__(mem_size, batch_size_mem, alpha, beta, transform, update_every)
 
 
 def _pad_nan(z: torch.Tensor, width: int) -> torch.Tensor:

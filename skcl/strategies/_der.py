@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skcl.plugins._der import DERPlugin
+from skcl.plugins._der import DERPlugin, DERPlusPlusPlugin
 from skcl.strategies._base import BaseStrategy
 
 __all__ = ["DER", "DERPlusPlus"]
@@ -53,6 +53,8 @@ class DER(BaseStrategy):
         "alpha": ("der", "alpha"),
         "replay_transform": ("der", "transform"),
     }
+    _excluded_plugin_params = {
+        ("der", "beta"): "DER is the plugin with beta=0; DERPlusPlus exposes beta"}
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
                  alpha: float = 0.5, replay_transform=None, mem_update_every: int = 8, **kwargs):
@@ -71,7 +73,7 @@ class DER(BaseStrategy):
 class DERPlusPlus(BaseStrategy):
     """Dark experience replay with replayed labels, DER++ (Buzzega et al., NeurIPS 2020).
 
-    :class:`BaseStrategy` plus a :class:`~skcl.plugins.DERPlugin` (named
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.DERPlusPlusPlugin` (named
     ``"der"``): ``alpha`` times the logit-matching MSE on one replayed
     minibatch plus ``beta`` times the cross-entropy on a second, independent
     draw.
@@ -102,7 +104,7 @@ class DERPlusPlus(BaseStrategy):
     True
     """
 
-    _builtin_plugins = {"der": DERPlugin}
+    _builtin_plugins = {"der": DERPlusPlusPlugin}
     _plugin_aliases = {
         "mem_size": ("der", "mem_size"),
         "mem_update_every": ("der", "update_every"),
