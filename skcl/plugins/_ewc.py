@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 
 from skcl.plugins._base import StrategyPlugin
@@ -10,7 +12,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     zero_pad,
 )
-from skcl.utils import check_number, eval_mode
+from skcl.utils import Interval, Options, check_number, eval_mode
 from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["EWCPlugin", "fisher_diagonal"]
@@ -171,6 +173,14 @@ class EWCPlugin(StrategyPlugin):
     >>> sorted(net.named_plugins_["ewc"].importances_)
     [0, 1]
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "ewc_lambda": [Interval("real", 0, None)],
+        "mode": [Options("separate", "online")],
+        "decay_factor": [None, Interval("real", 0, 1, closed="both")],
+        "keep_importance_data": ["boolean"],
+        "fisher": [Options("per_sample", "minibatch")],
+    }
 
     def __init__(self, ewc_lambda: float = 1.0, mode: str = "separate",
                  decay_factor: float | None = None, keep_importance_data: bool = False,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from skcl.models import adapt_module
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import check_int
+from skcl.utils import Interval, check_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from skcl.utils._data import TrainData
@@ -134,6 +134,8 @@ class GDumbPlugin(StrategyPlugin):
     >>> np.bincount(net.named_plugins_["gdumb"].memory_.y.numpy()).tolist()
     [5, 5, 5, 5, 5, 5, 5, 5, 5, 5]
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {"mem_size": [Interval("int", 1, None)]}
 
     def __init__(self, mem_size: int = 200):
         self.mem_size = mem_size

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 from scipy.optimize import nnls
@@ -16,7 +18,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     write_flat_grad,
 )
-from skcl.utils import check_int, check_number
+from skcl.utils import Interval, check_int, check_number
 from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["GEMPlugin", "gem_project"]
@@ -109,6 +111,11 @@ class GEMPlugin(StrategyPlugin):
     >>> [len(m) for m in net.named_plugins_["gem"].memories_]
     [50, 50]
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "patterns_per_experience": [Interval("int", 1, None)],
+        "memory_strength": [Interval("real", 0, None)],
+    }
 
     def __init__(self, patterns_per_experience: int = 250, memory_strength: float = 0.5):
         self.patterns_per_experience = patterns_per_experience

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import check_int, eval_mode, extend_batch
+from skcl.utils import Interval, Options, check_int, eval_mode, extend_batch
 from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["GSS_greedyPlugin"]
@@ -97,6 +99,12 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
     >>> net.named_plugins_["gss_greedy"].n_filled_
     40
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "mem_size": [Interval("int", 1, None)],
+        "mem_strength": [Interval("int", 1, None)],
+        "scored_batch": [Options("training", "incoming")],
+    }
 
     def __init__(self, mem_size: int = 200, mem_strength: int = 5,
                  scored_batch: str = "training"):
