@@ -54,9 +54,9 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
       (duplicates), as in Avalanche.
     * ``"incoming"`` (the authors' code): only the incoming samples, scored
       after the optimizer step. On offline multi-epoch class-incremental
-      streams the memory is then flooded by the current classes (~0.46 on
-      split digits); it is the paper's setting for online, single-pass
-      streams.
+      streams the memory is then flooded by the latest classes (0.70 on
+      split digits, same settings); it is the paper's setting for online,
+      single-pass streams.
 
     Scoring is exact and cheap: one forward and one backward pass of the
     memory subsets and the scored batch together, in eval mode, with
