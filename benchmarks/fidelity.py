@@ -6,6 +6,7 @@ Run::
     python benchmarks/fidelity.py --quick              # 1 seed, split/permuted digits only
     python benchmarks/fidelity.py --streams split_digits --strategies Naive GSS_greedy
     python benchmarks/fidelity.py --speed              # the speed targets of issue 13
+    python benchmarks/fidelity.py --online-gss         # GSS scored batches, online stream
 
 Settings (those of the side-by-side comparison with Avalanche 0.6.0): MLP
 784-256-256-10 (Fashion-MNIST) or 64-256-256-10 (digits), SGD lr 0.05 momentum
@@ -362,6 +363,28 @@ def speed(seed: int = 0) -> None:
           f"{np.round(1e3 * per_exp, 1).tolist()} (target <= 20 ms)", flush=True)
 
 
+def online_gss() -> None:
+    """GSS_greedy's two scored batches on an online, single-pass split-digits stream."""
+    from skcl.benchmarks import online_stream
+
+    kw = dict(module__hidden_sizes=(256, 256), lr=0.05, optimizer__momentum=0.9,
+              batch_size=10, max_epochs=1)
+    print("| stream | scored_batch | final avg acc | train CPU s |")
+    print("|---|---|---|---|")
+    for mode in ("incoming", "training"):
+        accs, cpus = [], []
+        for seed in (0, 1, 2):
+            train, test = split_digits(5, random_state=seed)
+            net = GSS_greedy(mem_size=200, scored_batch=mode, random_state=seed, **kw)
+            t0 = time.process_time()
+            for exp in online_stream(train, 10, random_state=seed):
+                net.partial_fit(exp)
+            cpus.append(time.process_time() - t0)
+            accs.append(np.mean([net.score(e) for e in test]))
+        print(f"| online split digits | {mode} | {np.mean(accs):.3f} ± {np.std(accs):.3f} | "
+              f"{np.mean(cpus):.2f} |", flush=True)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -370,11 +393,16 @@ def main(argv=None) -> None:
     parser.add_argument("--streams", nargs="+", default=None, choices=STREAMS)
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--speed", action="store_true", help="measure the speed targets")
+    parser.add_argument("--online-gss", action="store_true",
+                        help="GSS_greedy's scored batches on an online split-digits stream")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     with threadpool_limits(1):
         if args.speed:
             speed()
+            return
+        if args.online_gss:
+            online_gss()
             return
         streams = args.streams or (STREAMS[:2] if args.quick else STREAMS)
         seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
