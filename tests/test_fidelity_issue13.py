@@ -318,3 +318,25 @@ def test_gem_batched_memory_gradients_equal_one_pass_per_memory():
     expected = torch.stack([memory_gradient(net, m, params) for m in plugin.memories_])
     plugin.before_training_iteration(net, None)  # the batched path (3 memories, no batch norm)
     torch.testing.assert_close(plugin.memory_grads_, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_fidelity_benchmark_smoke_run(capsys):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "fidelity.py"
+    spec = importlib.util.spec_from_file_location("_bench_fidelity", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    try:
+        module.main(["--streams", "split_digits", "--seeds", "0", "--strategies", "Naive",
+                     "StreamingLDA"])
+    finally:
+        torch.set_num_threads(threads)
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| split_digits")]
+    assert [r.split("|")[2].strip() for r in rows] == ["Naive", "StreamingLDA"]
+    assert rows[0].split("|")[5].strip() != "-"  # Naive has its hand-written loop
+    assert "failed" not in "".join(rows)
