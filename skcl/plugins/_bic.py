@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 
 from skcl.buffers import ClassBalancedBuffer
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import check_int, check_number, eval_mode
+from skcl.utils import Interval, check_int, check_number, eval_mode
 
 __all__ = ["BiCPlugin", "bic_distillation"]
 
@@ -103,6 +104,15 @@ class BiCPlugin(StrategyPlugin):
     >>> len(bic.val_memory_), bic.bias_units_.tolist()
     (20, [8, 9])
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "mem_size": [Interval("int", 2, None)],
+        "val_percentage": [Interval("real", 0, 1, closed="right")],
+        "temperature": [Interval("real", 0, None, closed="neither")],
+        "lamb": [None, Interval("real", 0, 1, closed="both")],
+        "bias_epochs": [Interval("int", 0, None)],
+        "bias_lr": [Interval("real", 0, None, closed="neither")],
+    }
 
     def __init__(self, mem_size: int = 2000, val_percentage: float = 0.1,
                  temperature: float = 2.0, lamb: float | None = None, bias_epochs: int = 200,

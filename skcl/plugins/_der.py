@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 
 from skcl.buffers import ReservoirSamplingBuffer
 from skcl.plugins._base import StrategyPlugin
 from skcl.transforms import apply_transform
-from skcl.utils import check_int, check_number, eval_mode
+from skcl.utils import Interval, check_int, check_number, eval_mode
 from skcl.utils._data import extend_batch
 
 __all__ = ["DERPlugin", "DERPlusPlusPlugin", "OnlineRehearsalPlugin"]
@@ -52,6 +54,13 @@ class OnlineRehearsalPlugin(StrategyPlugin):
     storage_ : ReservoirSamplingBuffer
         The memory (labels are output-unit indices).
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "mem_size": [Interval("int", 1, None)],
+        "batch_size_mem": [None, Interval("int", 1, None)],
+        "transform": [None, "callable"],
+        "update_every": [Interval("int", 1, None)],
+    }
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
                  transform=None, update_every: int = 8):
@@ -223,6 +232,11 @@ class DERPlugin(OnlineRehearsalPlugin):
     >>> len(memory), tuple(memory.fields_["logits"].shape)
     (100, (100, 10))
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "alpha": [Interval("real", 0, None)],
+        "beta": [Interval("real", 0, None)],
+    }
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
                  alpha: float = 0.5, beta: float = 0.0, transform=None, update_every: int = 8):

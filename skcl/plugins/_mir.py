@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from torch.func import functional_call
 
 from skcl.plugins._der import OnlineRehearsalPlugin
-from skcl.utils import check_int, eval_mode
+from skcl.utils import Interval, check_int, eval_mode
 
 __all__ = ["MIRPlugin", "virtual_sgd_params"]
 
@@ -86,6 +88,9 @@ class MIRPlugin(OnlineRehearsalPlugin):
     >>> net.named_plugins_["mir"].last_scores_.shape
     torch.Size([30])
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "subsample": [Interval("int", 1, None)]}
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = None,
                  subsample: int = 50, transform=None, update_every: int = 8):

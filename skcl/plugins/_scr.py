@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 import torch.nn.functional as F
 
 from skcl.plugins._der import OnlineRehearsalPlugin
 from skcl.transforms import BatchTransform
-from skcl.utils import check_int, check_number, eval_mode
+from skcl.utils import Interval, check_int, check_number, eval_mode
 
 __all__ = ["FeatureNoise", "SCRPlugin", "supcon_loss"]
 
@@ -145,6 +147,11 @@ class SCRPlugin(OnlineRehearsalPlugin):
     >>> net.score(test[0]) > 0.5
     True
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "temperature": [Interval("real", 0, None, closed="neither")],
+        "projection_size": [Interval("int", 1, None)],
+    }
 
     def __init__(self, mem_size: int = 200, batch_size_mem: int | None = 100,
                  temperature: float = 0.1, projection_size: int = 128, transform=None,
