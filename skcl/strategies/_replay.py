@@ -46,6 +46,9 @@ class Replay(BaseStrategy):
         "task_balanced_dataloader": ("replay", "task_balanced_dataloader"),
         "storage_policy": ("replay", "storage_policy"),
     }
+    _excluded_plugin_params = {
+        ("replay", "batch_size"): "the strategy's own batch_size already sets the current "
+                                  "minibatch size; the plugin's overrides it on other strategies"}
 
     def __init__(
         self,
