@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -162,6 +163,45 @@ def _batch_tensor(a) -> torch.Tensor:
 
 # bytes read per mapped file since its pages were last released (see LazyX._release_pages)
 _RELEASE_COUNTER: dict[int, int] = {}
+_FAULT_AROUND = 2 * 2**20
+
+
+def _pread_rows(src: np.memmap, rows: np.ndarray) -> np.ndarray | None:
+    """Rows ``rows`` (sorted, unique) of a C-contiguous memmap, read from its file with
+    ``preadv`` (one call per run of consecutive rows) rather than through the mapping.
+
+    Pages read through a mapping count towards the process's resident memory (a large
+    file read at random would end up resident in full); file reads only fill the OS page
+    cache. Returns None when the memmap cannot be located in its file (then the mapping
+    is used).
+    """
+    mm, fn = getattr(src, "_mmap", None), getattr(src, "filename", None)
+    if (mm is None or fn is None or not src.flags.c_contiguous or src.ndim < 1
+            or not hasattr(os, "preadv")):
+        return None
+    try:
+        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    except (TypeError, ValueError, BufferError):
+        return None
+    start = int(src.offset) - int(src.offset) % mmap.ALLOCATIONGRANULARITY
+    pos0 = src.ctypes.data - base + start
+    row = src.itemsize * int(np.prod(src.shape[1:], dtype=np.int64))
+    out = np.empty((len(rows), *src.shape[1:]), dtype=src.dtype)
+    if len(rows) == 0:
+        return out
+    flat = out.reshape(-1).view(np.uint8)
+    cuts = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts = np.concatenate([[0], cuts])
+    lasts = np.concatenate([cuts, [len(rows)]])
+    with open(fn, "rb", buffering=0) as f:
+        fd = f.fileno()
+        for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True):
+            want = (b - a) * row
+            buf = memoryview(flat[a * row:b * row])
+            got = os.preadv(fd, [buf], pos0 + int(rows[a]) * row)
+            if got != want:
+                return None
+    return out
 
 
 def _item_x(item):
@@ -299,9 +339,12 @@ class LazyX:
                 return _batch_tensor(np.asarray(src[:0]))
             # one read of the sorted, unique rows (memmaps and h5py read forward fast)
             uniq, inverse = np.unique(idx, return_inverse=True)
-            rows = np.asarray(src[uniq])
-            if isinstance(src, np.memmap):
-                self._release_pages(src, rows.nbytes)
+            rows = _pread_rows(src, uniq) if isinstance(src, np.memmap) else None
+            if rows is None:
+                rows = np.asarray(src[uniq])
+                if isinstance(src, np.memmap):
+                    # each row read maps in the pages (or large folios) around it too
+                    self._release_pages(src, rows.nbytes + len(uniq) * _FAULT_AROUND)
             if len(uniq) != len(idx) or not np.array_equal(uniq, idx):
                 rows = rows[inverse]
             return _batch_tensor(rows)
@@ -312,9 +355,9 @@ class LazyX:
                                           if not isinstance(x, torch.Tensor) else x
                                           for x in items]))
 
-    #: Bytes read from a memmap after which its pages are dropped from this process's
-    #: resident memory (they stay in the OS page cache): a mapped file read once fully
-    #: would otherwise count in full towards the process's RSS.
+    #: Bytes of a memmap mapped in (an upper bound) after which its pages are dropped from
+    #: this process's resident memory (they stay in the OS page cache): a mapped file read
+    #: once fully would otherwise count in full towards the process's RSS.
     release_every = 64 * 2**20
 
     def _release_pages(self, src: np.memmap, nbytes: int) -> None:
@@ -355,6 +398,10 @@ class LazyX:
         idx = idx.cpu().numpy() if isinstance(idx, torch.Tensor) else np.asarray(idx)
         idx = idx.astype(np.int64, copy=False).reshape(-1)
         return LazyX(self.source, idx if self.indices is None else self.indices[idx])
+
+    def __deepcopy__(self, memo) -> LazyX:
+        # the source is read-only data (often a file): copies share it, never duplicate it
+        return LazyX(self.source, None if self.indices is None else self.indices.copy())
 
     def __repr__(self) -> str:
         return f"LazyX(n_samples={len(self)}, source={type(self.source).__name__})"
