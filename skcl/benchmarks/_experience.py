@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.utils.validation import _num_samples
 
+from skcl.utils._task_labels import check_task_labels
+
 
 @dataclass(frozen=True, eq=False)
 class Experience:
@@ -63,10 +65,7 @@ class Experience:
     @property
     def task_labels(self) -> np.ndarray:
         """Per-sample task labels as an int64 array."""
-        t = self.task_label
-        if np.ndim(t) == 0:
-            return np.full(len(self), int(t), dtype=np.int64)
-        return np.asarray(t, dtype=np.int64)
+        return check_task_labels(self.task_label, len(self))
 
     @property
     def origin_index(self) -> int:

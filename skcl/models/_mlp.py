@@ -48,13 +48,34 @@ class _FeatureClassifierModel(nn.Module):
         return self.classifier(h)
 
 
+class FlatInput(nn.Module):
+    """Flatten each sample to one row; ``uint8`` pixels become floats in ``[0, 1]``.
+
+    Lets the MLP take images of any trailing shape, and compact ``uint8``
+    data (as image streams and buffers keep it) without a transform.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcl.models._mlp import FlatInput
+    >>> FlatInput()(torch.full((1, 2, 2), 255, dtype=torch.uint8))
+    tensor([[1., 1., 1., 1.]])
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.uint8:
+            x = x.to(torch.float32).div_(255.0)
+        return x.flatten(1)
+
+
 class MLP(_FeatureClassifierModel):
     """Multi-layer perceptron with a growing output layer.
 
     Parameters
     ----------
     in_features : int
-        Input size. Strategies fill it in from the data when not given.
+        Input size (the product of a sample's dimensions: inputs are
+        flattened). Strategies fill it in from the data when not given.
     hidden_sizes : sequence of int, default=(100,)
     n_classes : int, default=2
         Initial number of output units (the head grows with new classes).
@@ -72,7 +93,7 @@ class MLP(_FeatureClassifierModel):
 
     def __init__(self, in_features: int, hidden_sizes: Sequence[int] = (100,), n_classes: int = 2,
                  dropout: float = 0.0, multi_head: bool = False, bias: bool = True):
-        layers: list[nn.Module] = [nn.Flatten()]
+        layers: list[nn.Module] = [FlatInput()]
         size = in_features
         for h in hidden_sizes:
             layers += [nn.Linear(size, h), nn.ReLU()]

@@ -349,7 +349,7 @@ class BaseStrategy(
                         "The module needs in_features: call partial_fit/fit with data first, "
                         "or set module__in_features."
                     )
-                kwargs["in_features"] = int(self.n_features_in_)
+                kwargs["in_features"] = self._module_in_features()
         self.module_ = self.initialized_instance(module, kwargs)
         return self
 
@@ -410,7 +410,7 @@ class BaseStrategy(
         for task in np.unique(t.numpy()):
             seen = self.units_by_task_.get(int(task), np.zeros(0, dtype=np.int64))
             self.units_by_task_[int(task)] = np.union1d(seen, units[t.numpy() == task])
-        data = TrainData(Xt, torch.as_tensor(units, dtype=torch.long), t)
+        data = self._train_data(Xt, torch.as_tensor(units, dtype=torch.long), t)
         self.eval_streams_ = None if eval_streams is None else as_named_streams(eval_streams)
         with self._torch_seed(self.rng_.integers(np.iinfo(np.int32).max)):
             shuffle_seed = int(torch.randint(0, 2**31 - 1, (1,)))
@@ -580,6 +580,11 @@ class BaseStrategy(
 
     def score(self, X, y=None, sample_weight=None, task_labels=None) -> float:
         """Accuracy on the given samples with the model as it is now."""
+        if isinstance(X, list | tuple) and X and all(isinstance(e, Experience) for e in X):
+            raise TypeError(
+                f"score takes one experience (or X, y); got a list of {len(X)} experiences. "
+                "For a whole stream use skcl.evaluation.evaluate(net, stream), which gives "
+                "the accuracy per experience and the stream's average.")
         if isinstance(X, Experience):
             y = X.y if y is None else y
         y = np.asarray(y)

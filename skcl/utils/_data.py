@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.utils.data import Dataset
 
@@ -229,7 +230,8 @@ def is_lazy_input(X) -> bool:
     """
     if isinstance(X, np.memmap | LazyX | Dataset):
         return True
-    if isinstance(X, np.ndarray | torch.Tensor | list | tuple) or hasattr(X, "iloc"):
+    if (isinstance(X, np.ndarray | torch.Tensor | list | tuple) or hasattr(X, "iloc")
+            or sp.issparse(X)):  # in-memory containers: validated (and rejected) as such
         return False
     return hasattr(X, "__len__") and hasattr(X, "__getitem__")
 

@@ -130,8 +130,9 @@ class Persistence:
             raise ValueError(f"The continual-learning state was saved from a {saved['class']}, "
                              f"not a {type(self).__name__}.")
         state = saved["state"]
-        if "n_features_in_" in state:
-            self.n_features_in_ = state["n_features_in_"]
+        for key in ("n_features_in_", "input_shape_"):  # the module's size, before initialize
+            if key in state:
+                setattr(self, key, state[key])
         if not self.initialized_:
             self.initialize()
         vars(self).update(state)  # module_ and plugins_ together: their references agree
