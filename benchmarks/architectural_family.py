@@ -221,8 +221,8 @@ def main():
                           seeds)
         task_incremental(range(max(args.seeds, 5)))
     if os.path.isdir(FASHION_MNIST_DEBIAN_PATH):
-        train, test = split_fashion_mnist(n_experiences=5, random_state=0,
-                                          max_train_samples=args.fashion_samples)
+        train, test = split_fashion_mnist(n_experiences=5, random_state=0, dtype="float32",
+                                          flatten=True, max_train_samples=args.fashion_samples)
         if not args.same_network_only:
             class_incremental(
                 f"split Fashion-MNIST (train subsampled to {args.fashion_samples})", train, test,

@@ -11,9 +11,7 @@ stream (each experience a slice of the memmap, read per minibatch by
 memory (``resource.getrusage(...).ru_maxrss``). Target: below 1 GB for a
 stream of at least 4 GB. The file is deleted at the end.
 
-Until the strategy base routes lazy input itself, the script uses a
-``Naive`` subclass whose ``_validate_X`` returns a :class:`~skcl.utils.LazyX`
-for lazy input (what the base must do; see the lead's change list).
+The strategy reads lazy input (a memmap) per minibatch by itself.
 ``--no-release`` turns off LazyX's page release to show what a plain memmap
 read costs in resident memory.
 """
@@ -34,7 +32,7 @@ import torch
 from skcl.benchmarks import Experience
 from skcl.models import SmallCNN
 from skcl.strategies import Naive
-from skcl.utils import LazyX, is_lazy_input
+from skcl.utils import LazyX
 
 SHAPE = (3, 32, 32)
 ROW = int(np.prod(SHAPE))
@@ -49,18 +47,6 @@ def current_rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-class LazyNaive(Naive):
-    """Naive that reads lazy input (memmap, Dataset) per minibatch."""
-
-    def _validate_X(self, X, reset):
-        if is_lazy_input(X):
-            lazy = LazyX(X)
-            if reset:
-                self.n_features_in_ = lazy.shape[1]
-            return lazy
-        return super()._validate_X(X, reset)
 
 
 def write_stream(path: Path, n: int, seed: int = 0, chunk: int = 20000) -> np.ndarray:
@@ -107,7 +93,7 @@ def main(argv=None) -> dict:
         base_rss = current_rss_mb()
         print(f"memmap stream: {n} uint8 images {SHAPE}, {X.nbytes / 1e9:.2f} GB on disk "
               f"(written in {write_s:.0f} s); RSS before training {base_rss:.0f} MB")
-        net = LazyNaive(module=SmallCNN, module__input_shape=SHAPE, module__channels=(4, 8),
+        net = Naive(module=SmallCNN, module__input_shape=SHAPE, module__channels=(4, 8),
                         module__hidden_size=32, lr=0.05, batch_size=args.batch_size,
                         max_epochs=1, random_state=0)
         bounds = np.linspace(0, n, 6).astype(int)

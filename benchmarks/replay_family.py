@@ -59,7 +59,8 @@ def table(dataset: str, seeds: int, names) -> None:
             if dataset == "digits":
                 train, test = split_digits(n_experiences=5, random_state=seed)
             else:
-                train, test = split_fashion_mnist(n_experiences=5, random_state=seed)
+                train, test = split_fashion_mnist(n_experiences=5, random_state=seed,
+                                                  dtype="float32", flatten=True)
             res.append(run(make(name, seed), train, test))
         res = np.array(res)
         rows.append((name, *res.mean(0), *res.std(0)))
