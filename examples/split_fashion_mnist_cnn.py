@@ -1,7 +1,7 @@
 """Split Fashion-MNIST as 1x28x28 images with a small CNN and crop+flip augmentation.
 
 Class-incremental, 5 experiences of 2 classes; Naive fine-tuning against
-Replay (500 exemplars). Reads the official IDX files from ``--root``,
+Replay and iCaRL (500 exemplars each). Reads the official IDX files from ``--root``,
 ``$SKCL_FASHION_MNIST``, ``$SKCL_DATA/fashion_mnist``, the cache folder, or the
 Debian package (``apt-get install dataset-fashion-mnist``); add ``--download``
 to fetch them.
@@ -18,7 +18,7 @@ import torch
 
 from skcl.benchmarks import split_fashion_mnist
 from skcl.models import SmallCNN
-from skcl.strategies import Naive, Replay
+from skcl.strategies import ICaRL, Naive, Replay
 from skcl.transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 
 # Avalanche's Fashion-MNIST statistics, on pixels in [0, 1]
@@ -47,6 +47,8 @@ def main(argv=None):
                         help="test images kept per experience (all when omitted)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--mem-size", type=int, default=500)
+    parser.add_argument("--strategies", default="Naive,Replay,ICaRL",
+                        help="comma-separated, from Naive, Replay, ICaRL")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -65,8 +67,11 @@ def main(argv=None):
     common = dict(module=SmallCNN, module__input_shape=(1, 28, 28), lr=0.05,
                   optimizer__momentum=0.9, max_epochs=args.epochs, batch_size=args.batch_size,
                   train_transform=augment, eval_transform=Normalize(MEAN, STD), random_state=0)
-    strategies = {"Naive": Naive(**common), "Replay": Replay(mem_size=args.mem_size, **common)}
-    for name, strategy in strategies.items():
+    makers = {"Naive": lambda: Naive(**common),
+              "Replay": lambda: Replay(mem_size=args.mem_size, **common),
+              "ICaRL": lambda: ICaRL(memory_size=args.mem_size, **common)}
+    for name in args.strategies.split(","):
+        strategy = makers[name]()
         start = time.perf_counter()
         R = run(strategy, train, test)
         print(f"{name:7s} final average accuracy {R[-1].mean():.3f} "
