@@ -1,45 +1,42 @@
-"""`BaseStrategy`: a skorch classifier that learns from a stream of experiences."""
+"""`BaseStrategy`: a skorch classifier that learns from a stream of experiences.
+
+The verbs live here (``partial_fit``, ``fit``, ``predict``, ...); each concern they rely on
+is a mixin in :mod:`skcl.strategies._core`. Of this module's lines, about 100 are the class
+docstring that documents every parameter.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 
 from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import as_named_streams
-from skcl.models import MLP, DynamicModule, adapt_module
+from skcl.models import MLP
+from skcl.strategies._core import (
+    InputValidation,
+    LabelOrder,
+    ModelGrowth,
+    Persistence,
+    PluginComposition,
+    Rollback,
+    SklearnConventions,
+    SkorchLoop,
+)
 from skcl.utils import (
     Interval,
     Options,
     TrainData,
     eval_mode,
-    make_batch,
 )
 
 __all__ = ["BaseStrategy"]
-from skcl.strategies._core import (
-    InputValidation,
-    LabelOrder,
-    Persistence,
-    PluginComposition,
-    Rollback,
-    SkorchLoop,
-)
-from skcl.strategies._core.avalanche_names import suggest_name
-
-__all__ = ["BaseStrategy"]
-
-_TORCH_RNG_LOCK = threading.RLock()
-
 
 def _feature_names(X) -> np.ndarray | None:
     """Column names of a DataFrame-like ``X`` when they are all strings (scikit-learn's rule)."""
@@ -55,8 +52,8 @@ def _add_note(exc: BaseException, note: str) -> None:
 
 
 class BaseStrategy(
-    PluginComposition, LabelOrder, InputValidation, Rollback, Persistence, SkorchLoop,
-    NeuralNetClassifier,
+    SklearnConventions, PluginComposition, LabelOrder, InputValidation, ModelGrowth, Rollback,
+    Persistence, SkorchLoop, NeuralNetClassifier,
 ):
     """Base class for continual learning strategies (Avalanche's ``BaseStrategy``).
 
@@ -222,104 +219,6 @@ class BaseStrategy(
         self.eval_transform = eval_transform
         self.precision = precision
 
-    def __repr__(self) -> str:
-        """scikit-learn's style: the class and the parameters that differ from their defaults.
-
-        (skorch's repr shows only the module.) The fitted network is ``module_``.
-        """
-        defaults: dict[str, Any] = {"iterator_train__shuffle": True}
-        for klass in reversed(type(self).__mro__):
-            init = vars(klass).get("__init__")
-            if init is None or klass is object:
-                continue
-            for name, param in inspect.signature(init).parameters.items():
-                if param.default is not inspect.Parameter.empty:
-                    defaults[name] = param.default
-        changed = []
-        for key, value in self.get_params(deep=False).items():
-            if key in defaults and (value is defaults[key] or (
-                    type(value) is type(defaults[key]) and repr(value) == repr(defaults[key]))):
-                continue
-            shown = value.__name__ if isinstance(value, type) else repr(value)
-            changed.append(f"{key}={shown}")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return "class_order_" in vars(self)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags
-
-    def _check_fitted(self) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'partial_fit' "
-                "or 'fit' with appropriate arguments before using this estimator."
-            )
-
-    def _check_params(self) -> None:
-        # Subclasses add checks that a declaration cannot express (relations between values).
-        self.validate_parameters()
-        device = torch.device(self.device) if self.device is not None else None
-        if device is not None and device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} but torch sees no CUDA GPU "
-                             "(torch.cuda.is_available() is False); use device='cpu', or install "
-                             "a CUDA build of torch on a machine with a GPU.")
-        if device is not None and device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"device={self.device!r} but the MPS backend is not available.")
-
-    def _validate_params(self) -> None:
-        try:
-            super()._validate_params()
-        except ValueError as exc:
-            msg = str(exc)
-            valid = [k for k in inspect.signature(type(self).__init__).parameters
-                     if k not in ("self", "kwargs")]
-            hints = []
-            for key in sorted(self._params_to_validate):
-                match = suggest_name(key, valid)
-                if match:
-                    hints.append(f"'{key}' -> did you mean {match}?")
-            raise ValueError(msg + ("\n" + "\n".join(hints) if hints else "")) from None
-
-    @classmethod
-    def _unit_test_params(cls) -> dict[str, Any]:
-        """Parameters of a tiny, fast instance for the common tests (river's convention)."""
-        return {"module__hidden_sizes": (16,), "max_epochs": 30, "lr": 0.1, "random_state": 0}
-
-    @classmethod
-    def _expected_failed_checks(cls) -> dict[str, str]:
-        """scikit-learn checks this class cannot pass, each with the reason."""
-        expected = {
-            "check_no_attributes_set_in_init": (
-                "skorch sets history_, initialized_ and virtual_params_ in __init__ and stores "
-                "prefixed keyword arguments (module__*, iterator_train__*) as attributes; clone "
-                "and get_params still round-trip them."
-            ),
-        }
-        return expected
-
-    @contextlib.contextmanager
-    def _torch_seed(self, seed: int) -> Iterator[None]:
-        """Seed torch's global RNG for the block without disturbing the caller's RNG.
-
-        Module initialization and dropout draw from torch's process-wide RNG, so
-        strategies training in threads of one process (joblib's threading
-        backend, a Dask worker with several threads) take turns here; otherwise
-        their seeds would interleave and runs would not be reproducible.
-        """
-        cuda = str(self.device).startswith("cuda") and torch.cuda.is_available()
-        devices = [torch.device(self.device).index or 0] if cuda else []
-        with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
-            if cuda:
-                torch.manual_seed(int(seed))
-            else:  # torch.manual_seed also queues a lazy CUDA seeding (~1 ms each call)
-                torch.default_generator.manual_seed(int(seed))
-            yield
-
     def initialize(self):
         self._check_params()
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -449,42 +348,6 @@ class BaseStrategy(
         if not np.array_equal(given, self.classes_):
             raise ValueError(f"`classes={given.tolist()}` is not the same as on the first call "
                              f"to partial_fit, was: {self.classes_.tolist()}.")
-
-    def _adapt_model(self, n_units: int, data: TrainData) -> None:
-        """Grow dynamic heads for the known classes and tasks; rebuild the optimizer if needed."""
-        changed = adapt_module(self.module_, n_units, self.units_by_task_)
-        if changed or (self.reset_optimizer and self.n_experiences_ > 0):
-            self._rebuild_optimizer(keep_state=not self.reset_optimizer)
-        if not any(isinstance(m, DynamicModule) for m in self.module_.modules()):
-            # A fixed output layer: check its width once, before any training.
-            out = self.evaluation_step(make_batch(data.X[:1], None, data.task_labels[:1]))
-            width = (out[0] if isinstance(out, tuple) else out).shape[-1]
-            if width < n_units:
-                raise ValueError(
-                    f"The module has {width} outputs but {n_units} classes were seen; use a "
-                    "growing head (skcl.models.IncrementalClassifier) or a wider output layer."
-                )
-
-    def rebuild_optimizer(self, keep_state: bool = True) -> None:
-        """New optimizer over the current parameters; unchanged ones keep their state.
-
-        Call it after a structural change to ``module_`` (new or replaced
-        parameters). ``keep_state=False`` drops momentum and the like.
-        """
-        self._rebuild_optimizer(keep_state)
-
-    def _rebuild_optimizer(self, keep_state: bool = True) -> None:
-        old_state = self.optimizer_.state if keep_state else {}
-        lrs = [g["lr"] for g in self.optimizer_.param_groups]
-        self.initialize_optimizer()
-        if keep_state:
-            for group in self.optimizer_.param_groups:
-                for p in group["params"]:
-                    if p in old_state:
-                        self.optimizer_.state[p] = old_state[p]
-        if len(lrs) == len(self.optimizer_.param_groups):  # keep schedules/virtual lr
-            for group, lr in zip(self.optimizer_.param_groups, lrs):
-                group["lr"] = lr
 
     def fit(self, X, y=None, *, experience=None, classes=None, **fit_params):
         """Train from scratch on a whole stream: one :meth:`partial_fit` per experience.
