@@ -108,3 +108,44 @@ def test_mixed_precision_trains_close_to_fp32(precision, make):
     assert (mixed.predict(X2) == full.predict(X2)).mean() >= 0.9
     if precision == "16-mixed":
         assert mixed.grad_scaler_ is not None
+
+
+@pytest.mark.parametrize("make", [lambda **k: Naive(**k), lambda **k: Replay(mem_size=30, **k),
+                                  lambda **k: GEM(patterns_per_experience=10, **k)],
+                         ids=["Naive", "Replay", "GEM"])
+def test_loss_sync_epoch_trains_the_same_without_a_read_per_minibatch(make, monkeypatch):
+    from skcl.benchmarks import split_digits
+
+    train, _ = split_digits(n_experiences=2, random_state=0)
+    common = dict(max_epochs=2, lr=0.05, random_state=0)
+    per_batch = make(**common)
+    for exp in train:
+        per_batch.partial_fit(exp)
+    reads = []
+    original = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda t: reads.append(1) or original(t))
+    per_epoch = make(loss_sync="epoch", **common)
+    for exp in train:
+        per_epoch.partial_fit(exp)
+    monkeypatch.undo()
+    for a, b in zip(per_batch.module_.parameters(), per_epoch.module_.parameters(), strict=True):
+        assert torch.equal(a, b)
+    n_batches = sum(len(e["batches"]) for e in per_epoch.history_)
+    assert len(reads) < n_batches  # skorch's way reads every minibatch's loss
+    assert "train_loss" not in per_epoch.history_[-1]["batches"][-1]
+    assert per_epoch.history_[-1]["train_loss"] == pytest.approx(
+        per_batch.history_[-1]["train_loss"], rel=1e-6)
+
+
+def test_loss_sync_epoch_still_detects_divergence_and_rolls_back():
+    from skcl.benchmarks import split_digits
+    from skcl.exceptions import DivergenceError
+
+    train, _ = split_digits(n_experiences=2, random_state=0)
+    net = Naive(lr=0.05, random_state=0, loss_sync="epoch").partial_fit(train[0])
+    before = [p.detach().clone() for p in net.module_.parameters()]
+    net.set_params(lr=1e30)
+    with pytest.raises(DivergenceError, match="end of epoch"):
+        net.partial_fit(train[1].X * 1e20, train[1].y)
+    assert net.n_experiences_ == 1
+    assert all(torch.equal(a, b) for a, b in zip(before, net.module_.parameters(), strict=True))

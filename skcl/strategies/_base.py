@@ -110,6 +110,14 @@ class BaseStrategy(
         :func:`torch.autocast`; ``"16-mixed"`` scales the loss with a gradient
         scaler and unscales the gradients before the plugins' ``after_backward``
         (gradient projection: GEM, A-GEM) and the optimizer step.
+    loss_sync : {"batch", "epoch"}, default="batch"
+        When the training loss is read back from the device. ``"batch"``
+        (skorch's way) records each minibatch's loss in ``history`` (one host
+        synchronisation per minibatch, negligible on a CPU). ``"epoch"`` keeps
+        the running sum on the device and records only the epoch's mean loss:
+        no per-minibatch synchronisation on a GPU; divergence is then detected
+        at the end of the epoch (and still rolls back), and per-batch
+        ``train_loss`` entries are absent from the history.
     **kwargs
         skorch's prefixed parameters (``module__*``, ``optimizer__*``,
         ``iterator_train__*``, ...). ``iterator_train__shuffle`` defaults to True.
@@ -168,6 +176,7 @@ class BaseStrategy(
         "train_transform": [None, "callable"],
         "eval_transform": [None, "callable"],
         "precision": [Options("32", "16-mixed", "bf16-mixed")],
+        "loss_sync": [Options("batch", "epoch")],
     }
 
     #: Plugins a named strategy always has: name -> plugin class.
@@ -195,6 +204,7 @@ class BaseStrategy(
         train_transform=None,
         eval_transform=None,
         precision: str = "32",
+        loss_sync: str = "batch",
         **kwargs,
     ):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -218,6 +228,7 @@ class BaseStrategy(
         self.train_transform = train_transform
         self.eval_transform = eval_transform
         self.precision = precision
+        self.loss_sync = loss_sync
 
     def initialize(self):
         self._check_params()

@@ -282,17 +282,42 @@ class SkorchLoop:
         if self.stop_requested_:
             raise _StopExperience
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if not training or self.loss_sync == "batch":
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        # loss_sync="epoch": the running loss stays on the device; one read per epoch.
+        total, n_samples, batch_count = None, 0, 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            size = len(batch[0]["x"] if isinstance(batch[0], dict) else batch[0])
+            term = step["loss"].detach() * size
+            total = term if total is None else total + term
+            n_samples += size
+            self.history.record_batch(prefix + "_batch_size", size)
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
+        if total is not None:
+            loss = float(total) / n_samples
+            self.history.record(prefix + "_loss", loss)
+            self._check_divergence(loss, f"epoch {self.history_[-1]['epoch_in_experience']} "
+                                         "(end of epoch: loss_sync='epoch')")
+
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         # The loss skorch just recorded (already a Python float: no extra device sync).
-        if not training or self.on_divergence == "ignore":
+        if not training or self.on_divergence == "ignore" or self.loss_sync != "batch":
             return
         epoch = self.history_[-1]
-        loss = epoch["batches"][-1]["train_loss"]
-        if loss - loss != 0:  # NaN or +-inf, without a call into math/numpy
+        self._check_divergence(epoch["batches"][-1]["train_loss"],
+                               f"epoch {epoch['epoch_in_experience']}, "
+                               f"minibatch {len(epoch['batches'])}")
+
+    def _check_divergence(self, loss: float, where: str) -> None:
+        if self.on_divergence != "ignore" and loss - loss != 0:  # NaN or +-inf
             message = (
                 f"{type(self).__name__}: the training loss became {loss} in experience "
-                f"{self.n_experiences_} (0-based), epoch {epoch['epoch_in_experience']}, "
-                f"minibatch {len(epoch['batches'])}: the training diverged. Lower the "
+                f"{self.n_experiences_} (0-based), {where}: the training diverged. Lower the "
                 f"learning rate (lr={self.lr!r}) or scale the inputs (e.g. StandardScaler in "
                 "a Pipeline); on_divergence='warn' or 'ignore' keeps training instead."
             )
