@@ -59,7 +59,8 @@ def test_run_experiment_file_writes_the_report(tmp_path, capsys):
         line = next(ln for ln in out.splitlines() if ln.startswith(name + " "))
         assert len(line.split()) == 5
     data = json.loads((report / "report.json").read_text())
-    assert list(data["summary"]) == ["Naive", "Cumul", "JointTraining"]
+    assert list(data["summary"]) == ["split_digits"]
+    assert list(data["summary"]["split_digits"]) == ["Naive", "Cumul", "JointTraining"]
     naive = data["runs"][0]
     R = np.array(naive["accuracy_matrix"]["matrix"], dtype=float)
     assert R.shape == (2, 2)
@@ -73,6 +74,7 @@ def test_run_experiment_file_writes_the_report(tmp_path, capsys):
     with open(report / "metrics.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["strategy"] for r in rows] == ["Naive", "Cumul", "JointTraining"]
+    assert {r["stream"] for r in rows} == {"split_digits"}
     assert float(rows[0]["final_average_accuracy"]) == pytest.approx(
         naive["final_average_accuracy"], rel=1e-5)
     pngs = sorted(p.name for p in report.glob("*.png"))
@@ -96,13 +98,22 @@ def test_default_run_uses_default_strategies(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["run"]) == 0
     out = capsys.readouterr().out
-    assert "split_digits(n_experiences=5" in out
+    # a class-incremental and a domain-incremental stream, settings in the header (once)
+    assert "split_digits(n_experiences=5, random_state=0) [class-incremental]" in out
+    assert "permuted_digits(n_experiences=5, random_state=0) [domain-incremental]" in out
+    assert out.count("skcl run: skcl run (default)") == 1
     report = tmp_path / "skcl-report"
     assert f"report written to {report}" in out
     data = json.loads((report / "report.json").read_text())
-    assert [r["strategy"] for r in data["runs"]] == ["Naive", "Joint"]
+    assert [(r["stream"], r["strategy"]) for r in data["runs"]] == [
+        ("split_digits", "Naive"), ("split_digits", "Joint"),
+        ("permuted_digits", "Naive"), ("permuted_digits", "Joint")]
+    assert [r["scenario"] for r in data["runs"][::2]] == ["class-incremental",
+                                                          "domain-incremental"]
     assert np.array(data["runs"][0]["accuracy_matrix"]["matrix"]).shape == (5, 5)
-    assert (report / "accuracy_matrix_Joint.png").exists()
+    assert (report / "accuracy_matrix_split_digits_Joint.png").exists()
+    assert (report / "accuracy_matrix_permuted_digits_Naive.png").exists()
+    assert (report / "report.html").exists()
 
 
 @pytest.mark.parametrize("edit, message", [
