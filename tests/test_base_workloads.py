@@ -149,3 +149,25 @@ def test_loss_sync_epoch_still_detects_divergence_and_rolls_back():
         net.partial_fit(train[1].X * 1e20, train[1].y)
     assert net.n_experiences_ == 1
     assert all(torch.equal(a, b) for a, b in zip(before, net.module_.parameters(), strict=True))
+
+
+def _affine(x, generator=None):
+    return x * x * 0.5 + 1.0  # not affine: LDA is invariant to affine maps
+
+
+@pytest.mark.parametrize("name", ["ICaRL", "CoPE", "StreamingLDA"])
+def test_nearest_mean_classifiers_see_inputs_through_eval_transform(name):
+    """Class means, herding and predict-time features use the inputs the model trains on."""
+    import skcl.strategies as strategies
+    from skcl.benchmarks import split_digits
+
+    train, test = split_digits(n_experiences=2, random_state=0)
+    cls = getattr(strategies, name)
+    common = dict(max_epochs=2, lr=0.05, random_state=0)
+    with_transform = cls(train_transform=_affine, eval_transform=_affine, **common)
+    on_transformed = cls(**common)
+    for exp in train:
+        with_transform.partial_fit(exp)
+        on_transformed.partial_fit(_affine(exp.X), exp.y)
+    X = np.concatenate([e.X for e in test])
+    np.testing.assert_array_equal(with_transform.predict(X), on_transformed.predict(_affine(X)))

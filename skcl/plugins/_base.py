@@ -74,6 +74,7 @@ class StrategyPlugin(BaseEstimator):
         The experience ends (buffers, Fisher matrices, teachers).
     ``adapt_eval_output(strategy, inputs, output) -> output``
         At predict time, rewrite the logits (nearest-mean classifiers).
+        ``inputs`` went through the strategy's ``eval_transform``, as the model's.
 
     Examples
     --------

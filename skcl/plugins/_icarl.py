@@ -86,7 +86,8 @@ class ICaRLPlugin(StrategyPlugin):
         out = []
         with eval_mode(strategy.module_) as module:
             for start in range(0, len(X), 512):
-                f = _features(module, X[start:start + 512].to(strategy.device))
+                x = strategy.transform_inputs(X[start:start + 512], training=False)
+                f = _features(module, x.to(strategy.device))
                 out.append(F.normalize(f.reshape(len(f), -1).float(), dim=1).cpu())
         return torch.cat(out)
 

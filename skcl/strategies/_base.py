@@ -419,14 +419,17 @@ class BaseStrategy(
         n_units = len(self.class_order_)
         outputs = []
         with eval_mode(self.module_):  # also keeps sub-modules a plugin froze in eval mode
+            hooks = self.plugin_hooks_["adapt_eval_output"]
             for batch in self.get_iterator(data, training=False):
-                inputs = batch[0]
                 out = self.evaluation_step(batch, training=False)
                 if isinstance(out, tuple):
                     out = out[0]
                 out = out[:, :n_units]
-                for plugin in self.plugin_hooks_["adapt_eval_output"]:
-                    out = plugin.adapt_eval_output(self, inputs, out)
+                if hooks and self.eval_transform is not None:
+                    # plugins see the inputs as the model saw them
+                    batch = self._transform_batch(batch, training=False)
+                for plugin in hooks:
+                    out = plugin.adapt_eval_output(self, batch[0], out)
                 outputs.append(out.detach().cpu())
         return torch.cat(outputs)
 

@@ -209,8 +209,7 @@ class StreamingLDA(BaseStrategy):
         self.n_updates_ = n0 + len(z)
 
     def train_step(self, batch, **fit_params):
-        for plugin in self.plugin_hooks_["adapt_batch"]:
-            batch = plugin.adapt_batch(self, batch)
+        batch = self._prepare_train_batch(batch)
         self._call("before_training_iteration", batch)
         inputs, y = batch
         z = self._features(inputs, **fit_params)
@@ -292,6 +291,8 @@ class StreamingLDA(BaseStrategy):
             self._compute_precision()
 
     def evaluation_step(self, batch, training=False):
+        if self.eval_transform is not None:
+            batch = self._transform_batch(batch, training=False)
         inputs = batch[0]
         z = self._features(inputs)
         if getattr(self, "precision_n_", None) != self.n_updates_:  # predicting mid-experience

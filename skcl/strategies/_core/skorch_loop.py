@@ -143,10 +143,7 @@ class SkorchLoop:
         outside it.
         """
         hooks = self.plugin_hooks_  # loops over plugins inlined: this runs every minibatch
-        for plugin in hooks["adapt_batch"]:
-            batch = plugin.adapt_batch(self, batch)
-        if self.train_transform is not None:  # after adapt_batch: replayed samples too
-            batch = self._transform_batch(batch, training=True)
+        batch = self._prepare_train_batch(batch)
         for plugin in hooks["before_training_iteration"]:
             plugin.before_training_iteration(self, batch)
         accumulator = self.get_train_step_accumulator()
@@ -168,6 +165,15 @@ class SkorchLoop:
         for plugin in hooks["after_training_iteration"]:
             plugin.after_training_iteration(self, batch)
         return accumulator.get_step()
+
+    def _prepare_train_batch(self, batch):
+        """A training minibatch as the model sees it: plugins' ``adapt_batch`` (replay),
+        then ``train_transform`` (so replayed samples are augmented too)."""
+        for plugin in self.plugin_hooks_["adapt_batch"]:
+            batch = plugin.adapt_batch(self, batch)
+        if self.train_transform is not None:
+            batch = self._transform_batch(batch, training=True)
+        return batch
 
     def train_step_single(self, batch, **fit_params):
         # skorch's, minus the generic unpacking: our iterators yield (inputs, y) pairs.
