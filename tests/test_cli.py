@@ -180,3 +180,31 @@ def test_n_jobs_and_dask_equal_serial(tmp_path):
                                   dashboard_address=None) as cluster:
         on_dask = run_experiment(exp, scheduler=cluster.scheduler_address, progress=None)
     assert _matrices(on_dask) == _matrices(serial)
+
+
+def test_version(capsys):
+    import skcl
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skcl {skcl.__version__}"
+
+
+def test_several_streams_from_a_file(tmp_path, capsys):
+    text = TINY.format(out=(tmp_path / "report").as_posix(), loggers="[]").replace(
+        '[stream]\nbuilder = "split_digits"\nn_experiences = 2\n',
+        '[[streams]]\nname = "classes"\nbuilder = "split_digits"\nn_experiences = 2\n\n'
+        '[[streams]]\nname = "domains"\nbuilder = "permuted_digits"\nn_experiences = 2\n'
+        'random_state = 3\n')
+    assert "[[streams]]" in text
+    assert cli.main(["run", str(_write(tmp_path, text)), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "stream domains: permuted_digits(n_experiences=2, random_state=3)" in out
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert list(data["summary"]) == ["classes", "domains"]
+    assert [r["scenario"] for r in data["runs"][::3]] == ["class-incremental",
+                                                          "domain-incremental"]
+    bad = text.replace("random_state = 3", 'random_state = "three"')
+    with pytest.raises(ExperimentError, match=r"line 18.*random_state.*\"seed\""):
+        load_experiment(_write(tmp_path, bad))
