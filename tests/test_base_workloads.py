@@ -155,15 +155,22 @@ def _affine(x, generator=None):
     return x * x * 0.5 + 1.0  # not affine: LDA is invariant to affine maps
 
 
-@pytest.mark.parametrize("name", ["ICaRL", "CoPE", "StreamingLDA"])
-def test_nearest_mean_classifiers_see_inputs_through_eval_transform(name):
+def _identity(x, generator=None):
+    return x
+
+
+@pytest.mark.parametrize("name, extra", [("ICaRL", {}), ("CoPE", {}), ("StreamingLDA", {}),
+                                         # SCR's own augmentation runs before the strategy's
+                                         # train_transform: no augmentation to compare
+                                         ("SCR", {"view_transform": _identity})])
+def test_nearest_mean_classifiers_see_inputs_through_eval_transform(name, extra):
     """Class means, herding and predict-time features use the inputs the model trains on."""
     import skcl.strategies as strategies
     from skcl.benchmarks import split_digits
 
     train, test = split_digits(n_experiences=2, random_state=0)
     cls = getattr(strategies, name)
-    common = dict(max_epochs=2, lr=0.05, random_state=0)
+    common = dict(max_epochs=2, lr=0.05, random_state=0, **extra)
     with_transform = cls(train_transform=_affine, eval_transform=_affine, **common)
     on_transformed = cls(**common)
     for exp in train:

@@ -207,7 +207,9 @@ class SCRPlugin(OnlineRehearsalPlugin):
         x, y = inputs["x"], y_true.to(y_pred.device)
         mem = self._draw(self._n_mem(len(y_true)))
         if mem is not None:
-            x = torch.cat([mem[0]["x"].to(x.device), x])
+            # replayed exemplars go through train_transform like the incoming batch did
+            x_mem = strategy.transform_inputs(mem[0]["x"], training=True)
+            x = torch.cat([x_mem.to(x.device), x])
             y = torch.cat([mem[1].to(y.device), y])
         z = torch.cat([self._embed(strategy, x), self._embed(strategy, self._augment(x))])
         return supcon_loss(z, torch.cat([y, y]), self.temperature)
@@ -222,8 +224,9 @@ class SCRPlugin(OnlineRehearsalPlugin):
 
     def _compute_means(self, strategy, n_units: int) -> None:
         storage = self.storage_
-        feats = torch.cat([self._features(strategy, storage.X_[i:i + 256])
-                           for i in range(0, len(storage), 256)])
+        # the stored exemplars as the model sees them at predict time (eval_transform)
+        feats = torch.cat([self._features(strategy, strategy.transform_inputs(
+            storage.X_[i:i + 256], training=False)) for i in range(0, len(storage), 256)])
         y = storage.y_.to(feats.device)
         means = torch.full((n_units, feats.shape[1]), float("nan"), device=feats.device)
         sums = torch.zeros(n_units, feats.shape[1], device=feats.device).index_add_(0, y, feats)
