@@ -47,6 +47,9 @@ def main(argv=None):
                         help="test images kept per experience (all when omitted)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--mem-size", type=int, default=500)
+    parser.add_argument("--icarl-lr", type=float, default=None,
+                        help="iCaRL's lr (default: --lr); its BCE is summed over the units")
+    parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--strategies", default="Naive,Replay,ICaRL",
                         help="comma-separated, from Naive, Replay, ICaRL")
     args = parser.parse_args(argv)
@@ -64,12 +67,13 @@ def main(argv=None):
           f"of shape {train[0].X.shape[1:]}")
 
     augment = Compose([RandomCrop(28, padding=2), RandomHorizontalFlip(), Normalize(MEAN, STD)])
-    common = dict(module=SmallCNN, module__input_shape=(1, 28, 28), lr=0.05,
+    common = dict(module=SmallCNN, module__input_shape=(1, 28, 28), lr=args.lr,
                   optimizer__momentum=0.9, max_epochs=args.epochs, batch_size=args.batch_size,
                   train_transform=augment, eval_transform=Normalize(MEAN, STD), random_state=0)
     makers = {"Naive": lambda: Naive(**common),
               "Replay": lambda: Replay(mem_size=args.mem_size, **common),
-              "ICaRL": lambda: ICaRL(memory_size=args.mem_size, **common)}
+              "ICaRL": lambda: ICaRL(memory_size=args.mem_size,
+                                     **{**common, "lr": args.icarl_lr or args.lr})}
     for name in args.strategies.split(","):
         strategy = makers[name]()
         start = time.perf_counter()
