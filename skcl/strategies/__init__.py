@@ -3,6 +3,7 @@
 from skcl.plugins._cumulative import CumulativePlugin  # moved to skcl.plugins; kept here
 from skcl.plugins._icarl import ICaRLPlugin  # moved to skcl.plugins; kept here
 from skcl.plugins._latent_replay import LatentReplayPlugin  # moved to skcl.plugins; kept here
+from skcl.strategies._accelerate import DATA_PARALLEL_COMPATIBLE, AccelerateMixin
 from skcl.strategies._agem import AGEM
 from skcl.strategies._ar1 import AR1
 from skcl.strategies._base import BaseStrategy
@@ -30,6 +31,8 @@ from skcl.strategies._synaptic_intelligence import SynapticIntelligence
 from skcl.utils._data import BatchIterator, TrainData, make_batch
 
 __all__ = [
+    "AccelerateMixin",
+    "DATA_PARALLEL_COMPATIBLE",
     "AGEM",
     "AR1",
     "BaseStrategy",

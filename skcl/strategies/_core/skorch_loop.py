@@ -185,13 +185,17 @@ class SkorchLoop:
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         scaler = self.grad_scaler_
         if scaler is None:
-            loss.backward()
+            self._backward(loss)
         else:
             scaler.scale(loss).backward()
             for optimizer in self._optimizers_list():
                 # plugins (GEM, A-GEM, EWC, ...) see true gradients, not scaled ones
                 scaler.unscale_(optimizer)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        # the one place the training loss is differentiated (an accelerator replaces it)
+        loss.backward()
 
     # -- transforms, devices and precision ----------------------------------------------------
     def transform_inputs(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
