@@ -136,3 +136,20 @@ def test_gridsearch_with_loggers_attached(streams):
     assert len(gs.cv_results_["params"]) == 4
     assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
     assert "Top1_Acc_Epoch" in buf.getvalue()
+
+
+def test_undefined_values_are_not_nan_in_the_logs(streams, tmp_path):
+    """The eval loss on an experience whose classes the head has not seen is undefined:
+    the text log says n/a (with the reason), the CSV has no row, nothing prints 'nan'."""
+    train, test = streams
+    buf = io.StringIO()
+    ev = EvaluationPlugin(loss_metrics(experience=True, stream=True),
+                          loggers=[TextLogger(buf), CSVLogger(tmp_path / "csv")])
+    net = Naive(plugins=[ev], **FAST)
+    net.partial_fit(train[0], eval_streams=test)  # test[1]'s classes are unknown so far
+    text = buf.getvalue()
+    assert "nan" not in text.lower()
+    assert "= n/a" in text
+    with open(tmp_path / "csv" / "eval_results.csv") as fh:
+        values = [row["value"] for row in csv.DictReader(fh)]
+    assert values and all(v.lower() != "nan" for v in values)

@@ -113,8 +113,18 @@ class BaseLogger(BaseEstimator):
         self.__dict__.update(state)
 
 
+def _undefined(v: Any) -> bool:
+    """A scalar that is NaN: a metric not defined there (no known class yet, no loss)."""
+    try:
+        return np.ndim(v) == 0 and math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
 def _fmt(v: Any) -> str:
     if np.ndim(v) == 0:
+        if _undefined(v):
+            return "n/a"
         try:
             return f"{float(v):.4f}"
         except (TypeError, ValueError):
@@ -166,6 +176,8 @@ class TextLogger(BaseLogger):
             if v.granularity == "minibatch" and not self.minibatch:
                 continue
             extra = f" labels={v.info['labels']}" if "labels" in v.info else ""
+            if _undefined(v.value):
+                extra += f" ({v.info['note']})" if "note" in v.info else " (undefined here)"
             lines.append(f"[exp {v.training_exp} | epoch {v.epoch} | step {v.step}] "
                          f"{v.name} = {_fmt(v.value)}{extra}\n")
         if lines:
@@ -220,7 +232,7 @@ class CSVLogger(BaseLogger):
     def log_metrics(self, values):
         train, evals = [], []
         for v in values:
-            if not v.is_scalar:
+            if not v.is_scalar or _undefined(v.value):  # undefined values are not rows
                 continue
             row = {"training_exp": v.training_exp, "epoch": v.epoch, "step": v.step,
                    "granularity": v.granularity, "metric": v.metric, "value": float(v.value)}
@@ -360,7 +372,8 @@ class InteractiveLogger(BaseLogger):
             bar.close()
             self.batch_bar_ = None
         if getattr(self, "epoch_bar_", None) is not None:
-            post = {v.metric: f"{float(v.value):.3f}" for v in values if v.is_scalar}
+            post = {v.metric: f"{float(v.value):.3f}" for v in values
+                    if v.is_scalar and not _undefined(v.value)}
             if post:
                 self.epoch_bar_.set_postfix(post)
             self.epoch_bar_.update(1)
@@ -380,7 +393,7 @@ class InteractiveLogger(BaseLogger):
         from tqdm.auto import tqdm
 
         parts = [f"{v.metric}={float(v.value):.3f}" for v in values
-                 if v.is_scalar and v.granularity == "stream"]
+                 if v.is_scalar and v.granularity == "stream" and not _undefined(v.value)]
         if parts:
             tqdm.write(f"[exp {evaluation.training_exp_}] {stream}: " + " ".join(parts),
                        file=self._file())
