@@ -43,7 +43,9 @@ def test_experiment_toml(tmp_path, capsys):
     path.write_text(text)
     assert cli.main(["run", str(path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
-    assert [s for s in report["summary"]] == ["Naive", "Cumulative", "JointTraining"]
+    # the summary is per stream (a file may declare several), then per strategy
+    assert list(report["summary"]) == ["split_digits"]
+    assert list(report["summary"]["split_digits"]) == ["Naive", "Cumulative", "JointTraining"]
     assert (tmp_path / "runs" / "Naive_seed0" / "csv" / "eval_results.csv").exists()
 
 
