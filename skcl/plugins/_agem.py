@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     write_flat_grad,
 )
-from skcl.utils import check_int
+from skcl.utils import Interval
 
 __all__ = ["AGEMPlugin", "agem_project"]
 
@@ -72,13 +74,16 @@ class AGEMPlugin(StrategyPlugin):
     100
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "patterns_per_experience": [Interval("int", 1, None)],
+        "sample_size": [Interval("int", 1, None)],
+    }
+
     def __init__(self, patterns_per_experience: int = 250, sample_size: int = 64):
         self.patterns_per_experience = patterns_per_experience
         self.sample_size = sample_size
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.patterns_per_experience, "patterns_per_experience")
-        check_int(self.sample_size, "sample_size")
         if not hasattr(self, "memory_"):
             self.memory_ = None
             self.n_projections_ = 0

@@ -113,6 +113,20 @@ class StrategyPlugin(BaseEstimator):
         validate_params(constraints, self.get_params(deep=False),
                         owner or type(self).__name__, display)
 
+    def _relation_error(self, text: str, params: tuple[str, ...],
+                        display: Callable[[str], str] | None = None,
+                        owner: str | None = None) -> ValueError:
+        """The error for a relation between parameters that a declaration cannot express.
+
+        ``text`` names the parameters as ``{0}``, ``{1}``, ... (filled with the names the
+        user set them by, e.g. a named strategy's flat names) and may use ``{self}``.
+        """
+        from skcl.utils import InvalidParameterError
+
+        names = [(display or str)(p) for p in params]
+        return InvalidParameterError(f"{owner or type(self).__name__}: "
+                                     + text.format(*names, self=self))
+
     def before_training_exp(self, strategy: BaseStrategy, experience: Experience) -> None:
         pass
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from skcl.buffers import ClassBalancedBuffer
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import Interval, check_int, check_number, eval_mode
+from skcl.utils import Interval, eval_mode
 
 __all__ = ["BiCPlugin", "bic_distillation"]
 
@@ -124,15 +124,6 @@ class BiCPlugin(StrategyPlugin):
         self.bias_epochs = bias_epochs
         self.bias_lr = bias_lr
 
-    def _check(self) -> None:
-        check_int(self.mem_size, "mem_size", low=2)
-        check_number(self.val_percentage, "val_percentage", high=1.0, low_open=True)
-        check_number(self.temperature, "temperature", low_open=True)
-        if self.lamb is not None:
-            check_number(self.lamb, "lamb", high=1.0)
-        check_int(self.bias_epochs, "bias_epochs", low=0)
-        check_number(self.bias_lr, "bias_lr", low_open=True)
-
     def _sizes(self) -> tuple[int, int]:
         val = min(max(1, int(round(self.mem_size * self.val_percentage))), self.mem_size - 1)
         return self.mem_size - val, val
@@ -141,7 +132,6 @@ class BiCPlugin(StrategyPlugin):
         return int(self.rng_.integers(np.iinfo(np.int32).max))
 
     def before_training_exp(self, strategy, experience) -> None:
-        self._check()
         n_train, n_val = self._sizes()
         if not hasattr(self, "train_memory_"):
             self.train_memory_ = ClassBalancedBuffer(n_train, random_state=self._seed())

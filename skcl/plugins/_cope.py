@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import experience_data
-from skcl.utils import check_int, check_number
+from skcl.utils import Interval
 from skcl.utils._data import extend_batch
 
 __all__ = ["CoPEPlugin", "ppp_loss", "update_prototypes"]
@@ -169,6 +171,15 @@ class CoPEPlugin(StrategyPlugin):
     (10, 16)
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "mem_size": [Interval("int", 1, None)],
+        "n_classes": [Interval("int", 1, None)],
+        "p_size": [Interval("int", 1, None)],
+        "alpha": [Interval("real", 0, 1, closed="both")],
+        "T": [Interval("real", 0, None, closed="neither")],
+        "max_it_cnt": [Interval("int", 1, None)],
+    }
+
     def __init__(self, mem_size: int = 200, n_classes: int = 10, p_size: int = 100,
                  alpha: float = 0.99, T: float = 0.1, max_it_cnt: int = 1):
         self.mem_size = mem_size
@@ -179,12 +190,6 @@ class CoPEPlugin(StrategyPlugin):
         self.max_it_cnt = max_it_cnt
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.mem_size, "mem_size")
-        check_int(self.n_classes, "n_classes")
-        check_int(self.p_size, "p_size")
-        check_int(self.max_it_cnt, "max_it_cnt")
-        check_number(self.alpha, "alpha", high=1.0)
-        check_number(self.T, "T", low=0.0, low_open=True)
         if getattr(strategy.module_, "is_multi_task", False):
             raise ValueError("CoPE needs a single-head model (one embedding per sample).")
         n_units = len(strategy.class_order_)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 from torch import nn
@@ -140,6 +142,11 @@ class CWRStarPlugin(StrategyPlugin):
     >>> net.named_plugins_["cwrstar"].consolidated_weights_.shape
     (10, 101)
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "cwr_layer_name": [None, "string"],
+        "freeze_remaining_model": ["boolean"],
+    }
 
     def __init__(self, cwr_layer_name: str | None = None, freeze_remaining_model: bool = True):
         self.cwr_layer_name = cwr_layer_name

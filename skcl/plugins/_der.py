@@ -10,7 +10,7 @@ import torch
 from skcl.buffers import ReservoirSamplingBuffer
 from skcl.plugins._base import StrategyPlugin
 from skcl.transforms import apply_transform
-from skcl.utils import Interval, check_int, check_number, eval_mode
+from skcl.utils import Interval, eval_mode
 from skcl.utils._data import extend_batch
 
 __all__ = ["DERPlugin", "DERPlusPlusPlugin", "OnlineRehearsalPlugin"]
@@ -69,15 +69,7 @@ class OnlineRehearsalPlugin(StrategyPlugin):
         self.transform = transform
         self.update_every = update_every
 
-    def _check(self) -> None:
-        check_int(self.mem_size, "mem_size")
-        check_int(self.batch_size_mem, "batch_size_mem", allow_none=True)
-        check_int(self.update_every, "update_every")
-        if self.transform is not None and not callable(self.transform):
-            raise TypeError(f"transform must be callable or None; got {self.transform!r}.")
-
     def before_training_exp(self, strategy, experience) -> None:
-        self._check()
         if not hasattr(self, "storage_"):
             self.storage_ = ReservoirSamplingBuffer(
                 self.mem_size, random_state=int(self.rng_.integers(np.iinfo(np.int32).max)))
@@ -243,11 +235,6 @@ class DERPlugin(OnlineRehearsalPlugin):
         super().__init__(mem_size, batch_size_mem, transform, update_every)
         self.alpha = alpha
         self.beta = beta
-
-    def _check(self) -> None:
-        super()._check()
-        check_number(self.alpha, "alpha")
-        check_number(self.beta, "beta")
 
     def before_training_exp(self, strategy, experience) -> None:
         super().before_training_exp(strategy, experience)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+from typing import Any, ClassVar
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._eval_streams import get_eval_stream, stream_metric
-from skcl.utils import check_int
+from skcl.utils import Interval, Options
 
 __all__ = ["EarlyStoppingPlugin"]
 
@@ -57,6 +58,15 @@ class EarlyStoppingPlugin(StrategyPlugin):
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "patience": [Interval("int", 1, None)],
+        "val_stream_name": ["string"],
+        "metric": [Options("accuracy", "loss", "train_loss")],
+        "mode": [None, Options("max", "min")],
+        "margin": [Interval("real", 0, None)],
+        "restore_best": ["boolean"],
+    }
+
     def __init__(self, patience: int = 5, val_stream_name: str = "valid",
                  metric: str = "accuracy", mode: str | None = None, margin: float = 0.0,
                  restore_best: bool = True):
@@ -69,19 +79,12 @@ class EarlyStoppingPlugin(StrategyPlugin):
 
     def _mode(self) -> str:
         if self.mode is not None:
-            if self.mode not in ("max", "min"):
-                raise ValueError(f"mode must be 'max' or 'min'; got {self.mode!r}.")
             return self.mode
         return "max" if self.metric == "accuracy" else "min"
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.patience, "patience")
-        if self.metric not in ("accuracy", "loss", "train_loss"):
-            raise ValueError(
-                f"metric must be 'accuracy', 'loss' or 'train_loss'; got {self.metric!r}.")
         if self.metric != "train_loss":
             get_eval_stream(strategy, self.val_stream_name)  # fail before training
-        self._mode()
         self.best_, self.best_epoch_, self.stopped_epoch_ = None, -1, None
         self.best_state_ = None
         self.epoch_ = 0

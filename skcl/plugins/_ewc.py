@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
@@ -12,7 +13,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     zero_pad,
 )
-from skcl.utils import Interval, Options, check_number, eval_mode
+from skcl.utils import Interval, Options, eval_mode
 from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["EWCPlugin", "fisher_diagonal"]
@@ -191,22 +192,19 @@ class EWCPlugin(StrategyPlugin):
         self.keep_importance_data = keep_importance_data
         self.fisher = fisher
 
-    def _check(self) -> None:
-        check_number(self.ewc_lambda, "ewc_lambda")
-        if self.mode not in ("separate", "online"):
-            raise ValueError(f"mode must be 'separate' or 'online'; got {self.mode!r}.")
-        if self.fisher not in ("per_sample", "minibatch"):
-            raise ValueError(f"fisher must be 'per_sample' or 'minibatch'; got {self.fisher!r}.")
-        if self.mode == "online":
-            if self.decay_factor is None:
-                raise ValueError("decay_factor is required when mode='online'.")
-            check_number(self.decay_factor, "decay_factor", low=0.0, high=1.0)
-        elif self.decay_factor is not None:
-            raise ValueError("decay_factor is only used when mode='online'; leave it None "
-                             "in separate mode.")
+    def validate_parameters(self, display: Callable[[str], str] | None = None,
+                            owner: str | None = None) -> None:
+        """The declared constraints, then: ``decay_factor`` is given exactly in online mode."""
+        super().validate_parameters(display, owner)
+        names = ("decay_factor", "mode")
+        if self.mode == "online" and self.decay_factor is None:
+            raise self._relation_error("parameter '{0}' is required when {1}='online'.",
+                                       names, display, owner)
+        if self.mode == "separate" and self.decay_factor is not None:
+            raise self._relation_error("parameter '{0}' is only used when {1}='online'; leave "
+                                       "it None in separate mode.", names, display, owner)
 
     def before_training_exp(self, strategy, experience) -> None:
-        self._check()
         if not hasattr(self, "importances_"):
             self.importances_, self.saved_params_ = {}, {}
             self.online_importance_, self.online_params_ = {}, {}

@@ -10,7 +10,7 @@ import torch
 
 from skcl.models import adapt_module
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import Interval, check_int
+from skcl.utils import Interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from skcl.utils._data import TrainData
@@ -141,7 +141,6 @@ class GDumbPlugin(StrategyPlugin):
         self.mem_size = mem_size
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.mem_size, "mem_size")
         if not hasattr(self, "initial_module_"):
             self.initial_module_ = copy.deepcopy(strategy.module_)
             return

@@ -18,7 +18,7 @@ from skcl.plugins._utils import (
     trainable_parameters,
     write_flat_grad,
 )
-from skcl.utils import Interval, check_int, check_number
+from skcl.utils import Interval
 from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["GEMPlugin", "gem_project"]
@@ -122,8 +122,6 @@ class GEMPlugin(StrategyPlugin):
         self.memory_strength = memory_strength
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.patterns_per_experience, "patterns_per_experience")
-        check_number(self.memory_strength, "memory_strength")
         if not hasattr(self, "memories_"):
             self.memories_ = []
             self.n_projections_ = 0

@@ -8,12 +8,10 @@ import numpy as np
 import torch
 
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import Interval, Options, check_int, eval_mode, extend_batch
+from skcl.utils import Interval, Options, eval_mode, extend_batch
 from skcl.utils._fisher import PerSampleGrads
 
 __all__ = ["GSS_greedyPlugin"]
-
-_SCORED = ("training", "incoming")
 
 
 def _max_cos(dots: torch.Tensor, sq_norms: torch.Tensor, ref_norms: torch.Tensor) -> torch.Tensor:
@@ -114,10 +112,6 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
         self.scored_batch = scored_batch
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.mem_size, "mem_size")
-        check_int(self.mem_strength, "mem_strength")
-        if self.scored_batch not in _SCORED:
-            raise ValueError(f"scored_batch must be one of {_SCORED}; got {self.scored_batch!r}.")
         # what this experience replays: the memory as it is now (Avalanche's replay loader)
         n = getattr(self, "n_filled_", 0)
         self.replay_ = None if not n else (self.memory_x_[:n].clone(), self.memory_y_[:n].clone(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -9,7 +11,7 @@ from torch import nn
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.selection import herding_order
-from skcl.utils import TrainData, check_int, eval_mode
+from skcl.utils import Interval, TrainData, eval_mode
 
 __all__ = ["ICaRLPlugin"]
 
@@ -67,12 +69,16 @@ class ICaRLPlugin(StrategyPlugin):
     (40, (4, 100))
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "memory_size": [Interval("int", 1, None)],
+        "fixed_memory": ["boolean"],
+    }
+
     def __init__(self, memory_size: int = 200, fixed_memory: bool = True):
         self.memory_size = memory_size
         self.fixed_memory = fixed_memory
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_int(self.memory_size, "memory_size")
         module = strategy.module_
         if not (hasattr(module, "get_features") or hasattr(module, "feature_extractor")):
             _features(module, None)  # raises the explanatory error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 from torch import nn
@@ -9,7 +11,7 @@ from torch import nn
 from skcl.models._batch_renorm import _BatchRenorm
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._cwr_star import freeze_modules
-from skcl.utils import TrainData, check_int, eval_mode
+from skcl.utils import Interval, TrainData, eval_mode
 
 __all__ = ["LatentReplayPlugin"]
 
@@ -87,6 +89,17 @@ class LatentReplayPlugin(StrategyPlugin):
     (60, 60)
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "latent_layer_name": ["string"],
+        "rm_sz": [Interval("int", 0, None)],
+        "inc_lr": [Interval("real", 0, None, closed="neither")],
+        "init_update_rate": [Interval("real", 0, 1, closed="both")],
+        "inc_update_rate": [Interval("real", 0, 1, closed="both")],
+        "max_r_max": [Interval("real", 1, None)],
+        "max_d_max": [Interval("real", 0, None)],
+        "inc_step": [Interval("real", 0, None)],
+    }
+
     def __init__(self, latent_layer_name: str = "lat_features", rm_sz: int = 1500,
                  inc_lr: float = 5e-5, init_update_rate: float = 0.01,
                  inc_update_rate: float = 5e-5, max_r_max: float = 1.25, max_d_max: float = 0.5,
@@ -100,11 +113,6 @@ class LatentReplayPlugin(StrategyPlugin):
         self.max_d_max = max_d_max
         self.inc_step = inc_step
 
-    def _check(self) -> None:
-        check_int(self.rm_sz, "rm_sz", low=0)
-        if not isinstance(self.inc_lr, (int, float)) or not self.inc_lr > 0:
-            raise ValueError(f"inc_lr must be a positive number; got {self.inc_lr!r}.")
-
     def memory_size(self) -> int:
         return 0 if getattr(self, "rm_y_", None) is None else len(self.rm_y_)
 
@@ -114,7 +122,6 @@ class LatentReplayPlugin(StrategyPlugin):
         return np.bincount(self.rm_y_.numpy())
 
     def before_training_exp(self, strategy, experience) -> None:
-        self._check()
         t = strategy.n_experiences_
         lower = _below(strategy.module_, self.latent_layer_name)
         brns = [m for m in strategy.module_.modules() if isinstance(m, _BatchRenorm)]

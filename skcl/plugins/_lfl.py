@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import coefficient_at, frozen_copy
-from skcl.utils import check_number
+from skcl.utils import Interval, SequenceOf
 
 __all__ = ["LFLPlugin"]
 
@@ -64,11 +65,14 @@ class LFLPlugin(StrategyPlugin):
     False
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "lambda_e": [Interval("real", 0, None), SequenceOf(Interval("real", 0, None))],
+    }
+
     def __init__(self, lambda_e: float | Sequence[float] = 1.0):
         self.lambda_e = lambda_e
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_number(self.lambda_e, "lambda_e", allow_list=True)
         coefficient_at(self.lambda_e, strategy.n_experiences_, "lambda_e")
         if not callable(getattr(strategy.module_, "get_features", None)):
             raise ValueError(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 import torch
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._eval_streams import get_eval_stream, stream_metric
+from skcl.utils import Options
 
 __all__ = ["LRSchedulerPlugin"]
 
@@ -52,6 +56,17 @@ class LRSchedulerPlugin(StrategyPlugin):
     0.1
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "scheduler": ["string", type],
+        "scheduler_kwargs": [None, dict],
+        "reset_scheduler": ["boolean"],
+        "reset_lr": ["boolean"],
+        "metric": [None, Options("train_loss", "val_loss")],
+        "step_granularity": [Options("epoch", "iteration")],
+        "first_epoch_only": ["boolean"],
+        "first_exp_only": ["boolean"],
+    }
+
     def __init__(self, scheduler="StepLR", scheduler_kwargs: dict | None = None,
                  reset_scheduler: bool = True, reset_lr: bool = True, metric: str | None = None,
                  step_granularity: str = "epoch", first_epoch_only: bool = False,
@@ -65,22 +80,22 @@ class LRSchedulerPlugin(StrategyPlugin):
         self.first_epoch_only = first_epoch_only
         self.first_exp_only = first_exp_only
 
+    def validate_parameters(self, display: Callable[[str], str] | None = None,
+                            owner: str | None = None) -> None:
+        """The declared constraints, then: a scheduler name is one of torch's."""
+        super().validate_parameters(display, owner)
+        if isinstance(self.scheduler, str) and not isinstance(
+                getattr(torch.optim.lr_scheduler, self.scheduler, None), type):
+            raise self._relation_error(
+                "parameter '{0}' must name a class of torch.optim.lr_scheduler; "
+                "got {self.scheduler!r}.", ("scheduler",), display, owner)
+
     def _scheduler_class(self):
         if isinstance(self.scheduler, str):
-            cls = getattr(torch.optim.lr_scheduler, self.scheduler, None)
-            if cls is None:
-                raise ValueError(
-                    f"Unknown scheduler {self.scheduler!r} in torch.optim.lr_scheduler.")
-            return cls
+            return getattr(torch.optim.lr_scheduler, self.scheduler)
         return self.scheduler
 
     def before_training_exp(self, strategy, experience) -> None:
-        if self.step_granularity not in ("epoch", "iteration"):
-            raise ValueError(
-                f"step_granularity must be 'epoch' or 'iteration'; got {self.step_granularity!r}.")
-        if self.metric not in (None, "train_loss", "val_loss"):
-            raise ValueError(
-                f"metric must be None, 'train_loss' or 'val_loss'; got {self.metric!r}.")
         if self.metric == "val_loss":
             get_eval_stream(strategy, "valid")
         optimizer = strategy.optimizer_

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import coefficient_at, frozen_copy
-from skcl.utils import check_number
+from skcl.utils import Interval, SequenceOf
 
 __all__ = ["LwFPlugin", "distillation_loss"]
 
@@ -83,13 +84,16 @@ class LwFPlugin(StrategyPlugin):
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "alpha": [Interval("real", 0, None), SequenceOf(Interval("real", 0, None))],
+        "temperature": [Interval("real", 0, None, closed="neither")],
+    }
+
     def __init__(self, alpha: float | Sequence[float] = 1.0, temperature: float = 2.0):
         self.alpha = alpha
         self.temperature = temperature
 
     def before_training_exp(self, strategy, experience) -> None:
-        check_number(self.alpha, "alpha", allow_list=True)
-        check_number(self.temperature, "temperature", low=0.0, low_open=True)
         coefficient_at(self.alpha, strategy.n_experiences_, "alpha")  # long enough?
         if not hasattr(self, "teacher_"):
             self.teacher_ = None

@@ -8,7 +8,7 @@ import torch
 from torch.func import functional_call
 
 from skcl.plugins._der import OnlineRehearsalPlugin
-from skcl.utils import Interval, check_int, eval_mode
+from skcl.utils import Interval, eval_mode
 
 __all__ = ["MIRPlugin", "virtual_sgd_params"]
 
@@ -96,10 +96,6 @@ class MIRPlugin(OnlineRehearsalPlugin):
                  subsample: int = 50, transform=None, update_every: int = 8):
         super().__init__(mem_size, batch_size_mem, transform, update_every)
         self.subsample = subsample
-
-    def _check(self) -> None:
-        super()._check()
-        check_int(self.subsample, "subsample")
 
     def _call(self, strategy, params: dict | None, inputs: dict) -> torch.Tensor:
         module = strategy.module_

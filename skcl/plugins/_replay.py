@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ from sklearn.base import clone
 
 from skcl.buffers import ExemplarsBuffer, ExperienceBalancedBuffer
 from skcl.plugins._base import StrategyPlugin
-from skcl.utils import check_int
+from skcl.utils import Interval
 from skcl.utils._data import extend_batch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,6 +69,14 @@ class ReplayPlugin(StrategyPlugin):
     100
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "mem_size": [Interval("int", 0, None)],
+        "batch_size": [None, Interval("int", 1, None)],
+        "batch_size_mem": [None, Interval("int", 1, None)],
+        "task_balanced_dataloader": ["boolean"],
+        "storage_policy": [None, ExemplarsBuffer],
+    }
+
     def __init__(self, mem_size: int = 200, batch_size: int | None = None,
                  batch_size_mem: int | None = None, task_balanced_dataloader: bool = False,
                  storage_policy: ExemplarsBuffer | None = None):
@@ -77,21 +86,16 @@ class ReplayPlugin(StrategyPlugin):
         self.task_balanced_dataloader = task_balanced_dataloader
         self.storage_policy = storage_policy
 
-    def _check(self) -> None:
-        m = self.mem_size
-        check_int(m, "mem_size", low=0)
-        check_int(self.batch_size, "batch_size", allow_none=True)
-        check_int(self.batch_size_mem, "batch_size_mem", allow_none=True)
-        sp = self.storage_policy
-        if sp is not None:
-            if not isinstance(sp, ExemplarsBuffer):
-                raise TypeError(f"storage_policy must be an ExemplarsBuffer; got {sp!r}.")
-            if sp.max_size != m:
-                raise ValueError(f"storage_policy.max_size ({sp.max_size}) must equal "
-                                 f"mem_size ({m}).")
+    def validate_parameters(self, display: Callable[[str], str] | None = None,
+                            owner: str | None = None) -> None:
+        """The declared constraints, then: a ``storage_policy`` holds ``mem_size`` samples."""
+        super().validate_parameters(display, owner)
+        if self.storage_policy is not None and self.storage_policy.max_size != self.mem_size:
+            raise self._relation_error(
+                "{0}.max_size ({self.storage_policy.max_size}) must equal {1} "
+                "({self.mem_size}).", ("storage_policy", "mem_size"), display, owner)
 
     def before_training_exp(self, strategy, experience) -> None:
-        self._check()
         if not hasattr(self, "storage_"):
             storage = (ExperienceBalancedBuffer(self.mem_size) if self.storage_policy is None
                        else clone(self.storage_policy))

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from skcl.plugins._der import OnlineRehearsalPlugin
 from skcl.transforms import BatchTransform
-from skcl.utils import Interval, check_int, check_number, eval_mode
+from skcl.utils import Interval, eval_mode, validate_params
 
 __all__ = ["FeatureNoise", "SCRPlugin", "supcon_loss"]
 
@@ -75,13 +75,17 @@ class FeatureNoise(BatchTransform):
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "noise": [Interval("real", 0, None)],
+        "dropout": [Interval("real", 0, 1, closed="both")],
+    }
+
     def __init__(self, noise: float = 0.1, dropout: float = 0.1):
         self.noise = noise
         self.dropout = dropout
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        check_number(self.noise, "noise")
-        check_number(self.dropout, "dropout", high=1.0)
+        validate_params(self._parameter_constraints, vars(self), type(self).__name__)
         x = x.float()
         dev = x.device if generator is None else generator.device
         if self.noise > 0 and len(x) > 1:
@@ -159,11 +163,6 @@ class SCRPlugin(OnlineRehearsalPlugin):
         super().__init__(mem_size, batch_size_mem, transform, update_every)
         self.temperature = temperature
         self.projection_size = projection_size
-
-    def _check(self) -> None:
-        super()._check()
-        check_number(self.temperature, "temperature", low_open=True)
-        check_int(self.projection_size, "projection_size")
 
     def before_training_exp(self, strategy, experience) -> None:
         super().before_training_exp(strategy, experience)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fnmatch import fnmatch
+from typing import Any, ClassVar
 
 import torch
 
 from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import coefficient_at, overlap, zero_pad
-from skcl.utils import check_number
+from skcl.utils import Interval, SequenceOf
+from skcl.utils._constraints import InstanceOf
 
 __all__ = ["SynapticIntelligencePlugin"]
 
@@ -84,6 +86,12 @@ class SynapticIntelligencePlugin(StrategyPlugin):
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "si_lambda": [Interval("real", 0, None), SequenceOf(Interval("real", 0, None))],
+        "eps": [Interval("real", 0, None, closed="neither")],
+        "excluded_parameters": [None, SequenceOf(InstanceOf(str, name="a string"))],
+    }
+
     def __init__(self, si_lambda: float | Sequence[float] = 1.0, eps: float = 0.1,
                  excluded_parameters: Sequence[str] | None = None):
         self.si_lambda = si_lambda
@@ -105,12 +113,6 @@ class SynapticIntelligencePlugin(StrategyPlugin):
 
     # -- hooks ---------------------------------------------------------
     def before_training_exp(self, strategy, experience) -> None:
-        check_number(self.si_lambda, "si_lambda", allow_list=True)
-        check_number(self.eps, "eps", low=0.0, low_open=True)
-        if self.excluded_parameters is not None and (
-                isinstance(self.excluded_parameters, str)
-                or not all(isinstance(p, str) for p in self.excluded_parameters)):
-            raise ValueError("excluded_parameters must be a sequence of name patterns.")
         if not hasattr(self, "importance_"):
             self.importance_, self.anchor_ = {}, {}
         covered = self._covered(strategy.module_)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from skcl.utils import eval_mode
+from skcl.utils import Interval, eval_mode, validate_params
 
 __all__ = [
     "ExemplarsSelectionStrategy",
@@ -23,9 +24,25 @@ __all__ = [
 class ExemplarsSelectionStrategy(BaseEstimator, metaclass=ABCMeta):
     """Base class: order samples by keep-priority (the first are kept first).
 
-    A selection strategy holds only parameters. :class:`~skcl.buffers.ParametricBuffer`
-    and :class:`~skcl.strategies.ICaRL` call :meth:`make_sorted_indices`.
+    A selection strategy holds only parameters, declared in
+    ``_parameter_constraints`` and checked by :meth:`validate_parameters`.
+    :class:`~skcl.buffers.ParametricBuffer` and :class:`~skcl.strategies.ICaRL` call
+    :meth:`make_sorted_indices`.
     """
+
+    #: What each parameter accepts (see :func:`skcl.utils.validate_params`).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {}
+
+    def validate_parameters(self) -> None:
+        """Check the parameters against ``_parameter_constraints`` (changes nothing).
+
+        Raises
+        ------
+        skcl.utils.InvalidParameterError
+            Naming the parameter, what it accepts and the value.
+        """
+        validate_params(self._parameter_constraints, self.get_params(deep=False),
+                        type(self).__name__)
 
     @abstractmethod
     def make_sorted_indices(self, X, y=None, *, rng: np.random.Generator | None = None
@@ -74,6 +91,12 @@ class FeatureBasedExemplarsSelectionStrategy(ExemplarsSelectionStrategy):
     batch_size : int, default=256
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "model": "no_validation",  # a module or a fitted strategy: checked when it is used
+        "layer_name": ["string"],
+        "batch_size": [Interval("int", 1, None)],
+    }
+
     def __init__(self, model, layer_name: str, *, batch_size: int = 256):
         self.model = model
         self.layer_name = layer_name
@@ -81,6 +104,7 @@ class FeatureBasedExemplarsSelectionStrategy(ExemplarsSelectionStrategy):
 
     def features(self, X) -> torch.Tensor:
         """Flattened features of ``X`` at ``layer_name`` (float tensor, shape (n, d))."""
+        self.validate_parameters()
         module = _resolve_module(self.model)
         layers = dict(module.named_modules())
         if self.layer_name not in layers:
@@ -184,6 +208,11 @@ class HerdingSelectionStrategy(FeatureBasedExemplarsSelectionStrategy):
     >>> sorted(s.make_sorted_indices(torch.randn(5, 2)).tolist())
     [0, 1, 2, 3, 4]
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **FeatureBasedExemplarsSelectionStrategy._parameter_constraints,
+        "normalize": ["boolean"],
+    }
 
     def __init__(self, model, layer_name: str, *, batch_size: int = 256, normalize: bool = True):
         super().__init__(model, layer_name, batch_size=batch_size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -12,7 +12,7 @@ from skcl.models._ar1_net import AR1Net
 from skcl.plugins._cwr_star import CWRStarPlugin
 from skcl.plugins._latent_replay import LatentReplayPlugin
 from skcl.strategies._base import BaseStrategy
-from skcl.utils import BatchIterator, TrainData
+from skcl.utils import BatchIterator, Interval, TrainData
 
 __all__ = ["AR1"]
 
@@ -86,6 +86,11 @@ class AR1(BaseStrategy):
         "max_d_max": ("latent_replay", "max_d_max"),
         "inc_step": ("latent_replay", "inc_step"),
         "cwr_layer_name": ("cwr", "cwr_layer_name"),
+    }
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "momentum": [Interval("real", 0, None)],
+        "l2": [Interval("real", 0, None)],
     }
 
     def __init__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -82,6 +83,11 @@ class ICaRL(BaseStrategy):
     _builtin_plugins = {"icarl": ICaRLPlugin, "icarl_loss": ICaRLLossPlugin}
     _plugin_aliases = {"memory_size": ("icarl", "memory_size"),
                        "fixed_memory": ("icarl", "fixed_memory")}
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "feature_extractor": [None, nn.Module],
+        "classifier": [None, nn.Module],
+    }
 
     def __init__(
         self,

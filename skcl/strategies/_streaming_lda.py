@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
 from skcl.strategies._base import BaseStrategy
-from skcl.utils import check_int
+from skcl.utils import Interval
 
 __all__ = ["StreamingLDA"]
 
@@ -87,6 +86,14 @@ class StreamingLDA(BaseStrategy):
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "input_size": [None, Interval("int", 1, None)],
+        "num_classes": [None, Interval("int", 1, None)],
+        "shrinkage_param": [Interval("real", 0, 1, closed="both")],
+        "streaming_update_sigma": ["boolean"],
+        "output_layer_name": [None, "string"],
+    }
+
     def __init__(
         self,
         module=None,
@@ -109,14 +116,6 @@ class StreamingLDA(BaseStrategy):
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:
         return {"shrinkage_param": 1e-2, "random_state": 0}
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        eps = self.shrinkage_param
-        if not isinstance(eps, (int, float, np.floating)) or not 0 <= eps <= 1:
-            raise ValueError(f"shrinkage_param must be a number in [0, 1]; got {eps!r}.")
-        check_int(self.input_size, "input_size", allow_none=True)
-        check_int(self.num_classes, "num_classes", allow_none=True)
 
     # ------------------------------------------------------------------ #
     # a frozen extractor and no optimizer
