@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from sklearn import pipeline as _skpipeline
-from sklearn.utils._available_if import available_if
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["Pipeline", "make_pipeline"]
@@ -128,5 +128,5 @@ def make_pipeline(*steps, memory=None, transform_input=None, verbose: bool = Fal
     >>> make_pipeline(ReservoirSamplingBuffer(10), SGDClassifier()).steps[0][0]
     'reservoirsamplingbuffer'
     """
-    return Pipeline(_skpipeline._name_estimators(steps), memory=memory,
-                    transform_input=transform_input, verbose=verbose)
+    named = _skpipeline.make_pipeline(*steps).steps  # scikit-learn's public naming rule
+    return Pipeline(named, memory=memory, transform_input=transform_input, verbose=verbose)

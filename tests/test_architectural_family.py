@@ -8,7 +8,8 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from skcl.benchmarks import split_digits
 from skcl.models import PNN, AR1Net, BatchRenorm1d, BatchRenorm2d
-from skcl.plugins import StrategyPlugin, cwr_consolidate
+from skcl.plugins import StrategyPlugin
+from skcl.plugins._cwr_star import cwr_consolidate
 from skcl.strategies import AR1, CWRStar, PNNStrategy, StreamingLDA
 
 

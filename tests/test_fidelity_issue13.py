@@ -289,7 +289,7 @@ def _greedy_reference(mem_y, new_y, mem_size, rng, seen_classes=()):
 
 
 def test_gdumb_sampler_equals_the_plain_loop():
-    from skcl.plugins import greedy_class_balanced
+    from skcl.plugins._gdumb import greedy_class_balanced
 
     r = np.random.default_rng(0)
     for trial in range(200):

@@ -17,11 +17,11 @@ from skcl.plugins import (
     MIRPlugin,
     SCRPlugin,
     StrategyPlugin,
-    ace_mask,
-    bic_distillation,
-    supcon_loss,
-    virtual_sgd_params,
 )
+from skcl.plugins._bic import bic_distillation
+from skcl.plugins._er_ace import ace_mask
+from skcl.plugins._mir import virtual_sgd_params
+from skcl.plugins._scr import supcon_loss
 from skcl.strategies import DER, ERACE, EWC, MIR, SCR, BiC, DERPlusPlus, LwF, Naive
 
 TINY = {"module__hidden_sizes": (8,), "max_epochs": 1, "lr": 0.1, "random_state": 0}

@@ -13,8 +13,8 @@ from skcl.plugins import (
     ICaRLLossPlugin,
     ReplayPlugin,
     StrategyPlugin,
-    greedy_class_balanced,
 )
+from skcl.plugins._gdumb import greedy_class_balanced
 from skcl.strategies import GDumb, GSS_greedy, ICaRL, Naive, Replay
 
 SETTINGS = dict(COMMON, random_state=0)

@@ -52,7 +52,7 @@ class StrategyPlugin(BaseEstimator):
     ``before_training_exp(strategy, experience)``
         The experience begins (the head has already grown for its classes).
     ``adapt_train_data(strategy, data) -> data``
-        Replace the :class:`~skcl.strategies.TrainData` trained on
+        Replace the :class:`~skcl.utils.TrainData` trained on
         (Cumulative, GDumb, concat-mode replay).
     ``before_training_epoch(strategy)`` / ``after_training_epoch(strategy)``
     ``adapt_batch(strategy, batch) -> batch``

@@ -27,7 +27,7 @@ def bic_distillation(student: torch.Tensor, teacher: torch.Tensor,
     Examples
     --------
     >>> import torch
-    >>> from skcl.plugins import bic_distillation
+    >>> from skcl.plugins._bic import bic_distillation
     >>> s = torch.zeros(1, 2); t = torch.zeros(1, 2)
     >>> round(bic_distillation(s, t, 1.0).item(), 4)   # log 2
     0.6931

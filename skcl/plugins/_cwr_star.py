@@ -70,7 +70,7 @@ def cwr_consolidate(saved: np.ndarray, past: np.ndarray, trained: np.ndarray,
     Examples
     --------
     >>> import numpy as np
-    >>> from skcl.plugins import cwr_consolidate
+    >>> from skcl.plugins._cwr_star import cwr_consolidate
     >>> saved, past = np.zeros((2, 2)), np.zeros(2)
     >>> saved, past = cwr_consolidate(saved, past, np.array([[1., 3.], [3., 5.]]),
     ...                               np.array([0, 1]), np.array([4, 2]))

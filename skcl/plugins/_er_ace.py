@@ -19,7 +19,7 @@ def ace_mask(y_in: torch.Tensor, seen: torch.Tensor, n_outputs: int) -> torch.Te
     Examples
     --------
     >>> import torch
-    >>> from skcl.plugins import ace_mask
+    >>> from skcl.plugins._er_ace import ace_mask
     >>> ace_mask(torch.tensor([1, 1]), torch.tensor([0, 1, 2, 3]), 6).int().tolist()
     [0, 1, 0, 1, 1, 1]
     """

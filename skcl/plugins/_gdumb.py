@@ -46,7 +46,7 @@ def greedy_class_balanced(mem_y: np.ndarray, new_y: np.ndarray, mem_size: int,
     Examples
     --------
     >>> import numpy as np
-    >>> from skcl.plugins import greedy_class_balanced
+    >>> from skcl.plugins._gdumb import greedy_class_balanced
     >>> keep = greedy_class_balanced(np.array([0, 0, 0, 0]), np.array([1, 1, 1, 1]), 4,
     ...                              np.random.default_rng(0))
     >>> np.bincount(np.r_[[0, 0, 0, 0], [1, 1, 1, 1]][keep]).tolist()

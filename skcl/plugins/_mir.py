@@ -22,7 +22,7 @@ def virtual_sgd_params(module: torch.nn.Module, loss: torch.Tensor, lr: float) -
     Examples
     --------
     >>> import torch
-    >>> from skcl.plugins import virtual_sgd_params
+    >>> from skcl.plugins._mir import virtual_sgd_params
     >>> lin = torch.nn.Linear(1, 1, bias=False)
     >>> _ = torch.nn.init.constant_(lin.weight, 2.0)
     >>> loss = (lin(torch.tensor([[3.0]])) ** 2).sum()   # d/dw (3w)^2 = 18 w = 36

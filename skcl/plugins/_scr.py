@@ -33,7 +33,7 @@ def supcon_loss(z: torch.Tensor, y: torch.Tensor, temperature: float = 0.1) -> t
     Examples
     --------
     >>> import torch
-    >>> from skcl.plugins import supcon_loss
+    >>> from skcl.plugins._scr import supcon_loss
     >>> z = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     >>> round(supcon_loss(z, torch.tensor([0, 0, 1]), 1.0).item(), 4)  # see the tests
     0.3133

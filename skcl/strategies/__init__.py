@@ -1,8 +1,9 @@
-"""Continual learning strategies: `BaseStrategy` and one module per named strategy."""
+"""Continual learning strategies: `BaseStrategy` and one module per named strategy.
 
-from skcl.plugins._cumulative import CumulativePlugin  # moved to skcl.plugins; kept here
-from skcl.plugins._icarl import ICaRLPlugin  # moved to skcl.plugins; kept here
-from skcl.plugins._latent_replay import LatentReplayPlugin  # moved to skcl.plugins; kept here
+Plugins are in :mod:`skcl.plugins`; the minibatch format (``TrainData``, ``BatchIterator``,
+``make_batch``) in :mod:`skcl.utils`.
+"""
+
 from skcl.strategies._accelerate import DATA_PARALLEL_COMPATIBLE, AccelerateMixin
 from skcl.strategies._agem import AGEM
 from skcl.strategies._ar1 import AR1
@@ -28,7 +29,6 @@ from skcl.strategies._replay import Replay
 from skcl.strategies._scr import SCR
 from skcl.strategies._streaming_lda import StreamingLDA
 from skcl.strategies._synaptic_intelligence import SynapticIntelligence
-from skcl.utils._data import BatchIterator, TrainData, make_batch
 
 __all__ = [
     "AccelerateMixin",
@@ -37,10 +37,8 @@ __all__ = [
     "AR1",
     "BaseStrategy",
     "BiC",
-    "BatchIterator",
     "CoPE",
     "Cumulative",
-    "CumulativePlugin",
     "CWRStar",
     "DER",
     "DERPlusPlus",
@@ -50,12 +48,9 @@ __all__ = [
     "GEM",
     "GSS_greedy",
     "ICaRL",
-    "ICaRLPlugin",
     "JointTraining",
-    "LatentReplayPlugin",
     "LFL",
     "LwF",
-    "make_batch",
     "MIR",
     "Naive",
     "PNNStrategy",
@@ -63,5 +58,4 @@ __all__ = [
     "SCR",
     "StreamingLDA",
     "SynapticIntelligence",
-    "TrainData",
 ]
