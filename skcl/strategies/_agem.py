@@ -11,11 +11,8 @@ __all__ = ["AGEM"]
 class AGEM(BaseStrategy):
     """Averaged GEM (Chaudhry et al., ICLR 2019).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.AGEMPlugin`.
-
-    The plugin is named ``"agem"``; its parameters are this strategy's
-    flat parameters (``set_params(patterns_per_experience=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus an :class:`~skcl.plugins.AGEMPlugin` (named ``"agem"``) whose
+    parameters are flat here: ``set_params(patterns_per_experience=...)`` reaches the live plugin.
 
     Parameters
     ----------
@@ -23,9 +20,8 @@ class AGEM(BaseStrategy):
     patterns_per_experience : int, default=250
     sample_size : int, default=64
         See :class:`~skcl.plugins.AGEMPlugin`.
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------

@@ -31,11 +31,8 @@ class _EmbeddingHead(DynamicModule):
 class CoPE(BaseStrategy):
     """Continual Prototype Evolution (De Lange & Tuytelaars, ICCV 2021).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.CoPEPlugin`.
-
-    The plugin is named ``"cope"``; its parameters are this strategy's
-    flat parameters (``set_params(mem_size=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.CoPEPlugin` (named ``"cope"``) whose
+    parameters are flat here: ``set_params(mem_size=...)`` reaches the live plugin.
 
     Parameters
     ----------
@@ -51,9 +48,8 @@ class CoPE(BaseStrategy):
         ``p_size`` units that never grows with the classes (so ``p_size`` may
         be smaller than the number of classes), unless ``module__n_classes``
         is given (then the MLP's usual growing head).
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from skcl.plugins._der import DERPlugin, DERPlusPlusPlugin
-from skcl.strategies._base import BaseStrategy
+from skcl.strategies._online_rehearsal import OnlineRehearsalStrategy, rehearsal_aliases
 
 __all__ = ["DER", "DERPlusPlus"]
 
 
-class DER(BaseStrategy):
+class DER(OnlineRehearsalStrategy):
     """Dark experience replay, DER (Buzzega et al., NeurIPS 2020).
 
     :class:`BaseStrategy` plus a :class:`~skcl.plugins.DERPlugin` (named
@@ -46,31 +44,19 @@ class DER(BaseStrategy):
     """
 
     _builtin_plugins = {"der": DERPlugin}
-    _plugin_aliases = {
-        "mem_size": ("der", "mem_size"),
-        "mem_update_every": ("der", "update_every"),
-        "batch_size_mem": ("der", "batch_size_mem"),
-        "alpha": ("der", "alpha"),
-        "replay_transform": ("der", "transform"),
-    }
+    _plugin_aliases = rehearsal_aliases("der", "alpha")
     _excluded_plugin_params = {
         ("der", "beta"): "DER is the plugin with beta=0; DERPlusPlus exposes beta"}
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
                  alpha: float = 0.5, replay_transform=None, mem_update_every: int = 8, **kwargs):
-        super().__init__(module, **kwargs)
-        self.mem_size = mem_size
-        self.mem_update_every = mem_update_every
-        self.batch_size_mem = batch_size_mem
+        super().__init__(module, mem_size=mem_size, batch_size_mem=batch_size_mem,
+                         mem_update_every=mem_update_every, **kwargs)
         self.alpha = alpha
         self.replay_transform = replay_transform
 
-    @classmethod
-    def _unit_test_params(cls) -> dict[str, Any]:
-        return {**super()._unit_test_params(), "mem_size": 20}
 
-
-class DERPlusPlus(BaseStrategy):
+class DERPlusPlus(OnlineRehearsalStrategy):
     """Dark experience replay with replayed labels, DER++ (Buzzega et al., NeurIPS 2020).
 
     :class:`BaseStrategy` plus a :class:`~skcl.plugins.DERPlusPlusPlugin` (named
@@ -105,26 +91,13 @@ class DERPlusPlus(BaseStrategy):
     """
 
     _builtin_plugins = {"der": DERPlusPlusPlugin}
-    _plugin_aliases = {
-        "mem_size": ("der", "mem_size"),
-        "mem_update_every": ("der", "update_every"),
-        "batch_size_mem": ("der", "batch_size_mem"),
-        "alpha": ("der", "alpha"),
-        "beta": ("der", "beta"),
-        "replay_transform": ("der", "transform"),
-    }
+    _plugin_aliases = rehearsal_aliases("der", "alpha", "beta")
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
                  alpha: float = 0.5, beta: float = 0.5, replay_transform=None,
                  mem_update_every: int = 8, **kwargs):
-        super().__init__(module, **kwargs)
-        self.mem_size = mem_size
-        self.mem_update_every = mem_update_every
-        self.batch_size_mem = batch_size_mem
+        super().__init__(module, mem_size=mem_size, batch_size_mem=batch_size_mem,
+                         mem_update_every=mem_update_every, **kwargs)
         self.alpha = alpha
         self.beta = beta
         self.replay_transform = replay_transform
-
-    @classmethod
-    def _unit_test_params(cls) -> dict[str, Any]:
-        return {**super()._unit_test_params(), "mem_size": 20}

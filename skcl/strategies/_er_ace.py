@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from skcl.plugins._er_ace import ERACEPlugin
-from skcl.strategies._base import BaseStrategy
+from skcl.strategies._online_rehearsal import OnlineRehearsalStrategy, rehearsal_aliases
 
 __all__ = ["ERACE"]
 
 
-class ERACE(BaseStrategy):
+class ERACE(OnlineRehearsalStrategy):
     """ER-ACE (Caccia et al., ICLR 2022): replay with an asymmetric cross-entropy.
 
     :class:`BaseStrategy` plus an :class:`~skcl.plugins.ERACEPlugin` (named
@@ -44,21 +42,10 @@ class ERACE(BaseStrategy):
     """
 
     _builtin_plugins = {"er_ace": ERACEPlugin}
-    _plugin_aliases = {
-        "mem_size": ("er_ace", "mem_size"),
-        "mem_update_every": ("er_ace", "update_every"),
-        "batch_size_mem": ("er_ace", "batch_size_mem"),
-        "replay_transform": ("er_ace", "transform"),
-    }
+    _plugin_aliases = rehearsal_aliases("er_ace")
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
                  replay_transform=None, mem_update_every: int = 8, **kwargs):
-        super().__init__(module, **kwargs)
-        self.mem_size = mem_size
-        self.mem_update_every = mem_update_every
-        self.batch_size_mem = batch_size_mem
+        super().__init__(module, mem_size=mem_size, batch_size_mem=batch_size_mem,
+                         mem_update_every=mem_update_every, **kwargs)
         self.replay_transform = replay_transform
-
-    @classmethod
-    def _unit_test_params(cls) -> dict[str, Any]:
-        return {**super()._unit_test_params(), "mem_size": 20}

@@ -11,11 +11,8 @@ __all__ = ["EWC"]
 class EWC(BaseStrategy):
     """Elastic Weight Consolidation (Kirkpatrick et al., PNAS 2017).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.EWCPlugin`.
-
-    The plugin is named ``"ewc"``; its parameters are this strategy's
-    flat parameters (``set_params(ewc_lambda=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus an :class:`~skcl.plugins.EWCPlugin` (named ``"ewc"``) whose
+    parameters are flat here: ``set_params(ewc_lambda=...)`` reaches the live plugin.
 
     Parameters
     ----------
@@ -29,9 +26,8 @@ class EWC(BaseStrategy):
         paper's per-sample Fisher with its ``1/2`` is ~10-20x Avalanche's
         minibatch estimate (batch 32); ``fisher="minibatch"`` with twice
         Avalanche's ``ewc_lambda`` reproduces Avalanche.
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------

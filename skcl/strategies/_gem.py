@@ -11,11 +11,8 @@ __all__ = ["GEM"]
 class GEM(BaseStrategy):
     """Gradient Episodic Memory (Lopez-Paz & Ranzato, NeurIPS 2017).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.GEMPlugin`.
-
-    The plugin is named ``"gem"``; its parameters are this strategy's
-    flat parameters (``set_params(patterns_per_experience=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.GEMPlugin` (named ``"gem"``) whose
+    parameters are flat here: ``set_params(patterns_per_experience=...)`` reaches the live plugin.
 
     Parameters
     ----------
@@ -23,9 +20,8 @@ class GEM(BaseStrategy):
     patterns_per_experience : int, default=250
     memory_strength : float, default=0.5
         See :class:`~skcl.plugins.GEMPlugin`.
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------

@@ -13,20 +13,16 @@ __all__ = ["LFL"]
 class LFL(BaseStrategy):
     """Less-Forgetting Learning (Jung et al., 2016).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.LFLPlugin`.
-
-    The plugin is named ``"lfl"``; its parameters are this strategy's
-    flat parameters (``set_params(lambda_e=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.LFLPlugin` (named ``"lfl"``) whose
+    parameters are flat here: ``set_params(lambda_e=...)`` reaches the live plugin.
 
     Parameters
     ----------
     module : torch module class or instance, default=None
     lambda_e : float or sequence of float, default=1.0
         See :class:`~skcl.plugins.LFLPlugin`.
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------

@@ -13,11 +13,8 @@ __all__ = ["LwF"]
 class LwF(BaseStrategy):
     """Learning without Forgetting (Li & Hoiem, ECCV 2016).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.LwFPlugin`.
-
-    The plugin is named ``"lwf"``; its parameters are this strategy's
-    flat parameters (``set_params(alpha=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.LwFPlugin` (named ``"lwf"``) whose
+    parameters are flat here: ``set_params(alpha=...)`` reaches the live plugin.
 
     Parameters
     ----------
@@ -25,9 +22,8 @@ class LwF(BaseStrategy):
     alpha : float or sequence of float, default=1.0
     temperature : float, default=2.0
         See :class:`~skcl.plugins.LwFPlugin`.
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from skcl.plugins._mir import MIRPlugin
-from skcl.strategies._base import BaseStrategy
+from skcl.strategies._online_rehearsal import OnlineRehearsalStrategy, rehearsal_aliases
 
 __all__ = ["MIR"]
 
 
-class MIR(BaseStrategy):
+class MIR(OnlineRehearsalStrategy):
     """Maximally interfered retrieval (Aljundi et al., NeurIPS 2019).
 
     :class:`BaseStrategy` plus a :class:`~skcl.plugins.MIRPlugin` (named
@@ -47,23 +47,15 @@ class MIR(BaseStrategy):
     """
 
     _builtin_plugins = {"mir": MIRPlugin}
-    _plugin_aliases = {
-        "mem_size": ("mir", "mem_size"),
-        "mem_update_every": ("mir", "update_every"),
-        "batch_size_mem": ("mir", "batch_size_mem"),
-        "subsample": ("mir", "subsample"),
-        "replay_transform": ("mir", "transform"),
-    }
+    _plugin_aliases = rehearsal_aliases("mir", "subsample")
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = None,
                  subsample: int = 50, replay_transform=None, mem_update_every: int = 8, **kwargs):
-        super().__init__(module, **kwargs)
-        self.mem_size = mem_size
-        self.mem_update_every = mem_update_every
-        self.batch_size_mem = batch_size_mem
+        super().__init__(module, mem_size=mem_size, batch_size_mem=batch_size_mem,
+                         mem_update_every=mem_update_every, **kwargs)
         self.subsample = subsample
         self.replay_transform = replay_transform
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:
-        return {**super()._unit_test_params(), "mem_size": 20, "subsample": 10}
+        return {**super()._unit_test_params(), "subsample": 10}

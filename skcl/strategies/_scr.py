@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from skcl.plugins._scr import SCRPlugin
-from skcl.strategies._base import BaseStrategy
+from skcl.strategies._online_rehearsal import OnlineRehearsalStrategy, rehearsal_aliases
 
 __all__ = ["SCR"]
 
 
-class SCR(BaseStrategy):
+class SCR(OnlineRehearsalStrategy):
     """Supervised contrastive replay (Mai et al., CVPR-W 2021).
 
     :class:`BaseStrategy` plus an :class:`~skcl.plugins.SCRPlugin` (named
@@ -49,27 +49,19 @@ class SCR(BaseStrategy):
     """
 
     _builtin_plugins = {"scr": SCRPlugin}
-    _plugin_aliases = {
-        "mem_size": ("scr", "mem_size"),
-        "mem_update_every": ("scr", "update_every"),
-        "batch_size_mem": ("scr", "batch_size_mem"),
-        "temperature": ("scr", "temperature"),
-        "projection_size": ("scr", "projection_size"),
-        "view_transform": ("scr", "transform"),
-    }
+    _plugin_aliases = rehearsal_aliases("scr", "temperature", "projection_size",
+                                        transform="view_transform")
 
     def __init__(self, module=None, *, mem_size: int = 200, batch_size_mem: int | None = 100,
                  temperature: float = 0.1, projection_size: int = 128, view_transform=None,
                  mem_update_every: int = 8, **kwargs):
-        super().__init__(module, **kwargs)
-        self.mem_size = mem_size
-        self.mem_update_every = mem_update_every
-        self.batch_size_mem = batch_size_mem
+        super().__init__(module, mem_size=mem_size, batch_size_mem=batch_size_mem,
+                         mem_update_every=mem_update_every, **kwargs)
         self.temperature = temperature
         self.projection_size = projection_size
         self.view_transform = view_transform
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:
-        return {**super()._unit_test_params(), "mem_size": 20, "batch_size_mem": 10,
+        return {**super()._unit_test_params(), "batch_size_mem": 10,
                 "projection_size": 8}

@@ -13,11 +13,9 @@ __all__ = ["SynapticIntelligence"]
 class SynapticIntelligence(BaseStrategy):
     """Synaptic Intelligence (Zenke, Poole & Ganguli, ICML 2017).
 
-    :class:`BaseStrategy` with a :class:`~skcl.plugins.SynapticIntelligencePlugin`.
-
-    The plugin is named ``"si"``; its parameters are this strategy's
-    flat parameters (``set_params(si_lambda=...)`` updates the live plugin).
-    Every other parameter is :class:`BaseStrategy`'s.
+    :class:`BaseStrategy` plus a :class:`~skcl.plugins.SynapticIntelligencePlugin` (named
+    ``"si"``) whose parameters are flat here: ``set_params(si_lambda=...)`` reaches the live
+    plugin.
 
     Parameters
     ----------
@@ -26,9 +24,8 @@ class SynapticIntelligence(BaseStrategy):
     eps : float, default=0.1
     excluded_parameters : sequence of str or None, default=None
         See :class:`~skcl.plugins.SynapticIntelligencePlugin`.
-    criterion, optimizer, lr, max_epochs, batch_size, plugins, reset_optimizer, \
-random_state, train_split, callbacks, verbose, device, **kwargs
-        As in :class:`BaseStrategy`.
+    **kwargs
+        Every other parameter of :class:`BaseStrategy`.
 
     Examples
     --------
