@@ -94,7 +94,10 @@ class BatchIterator:
     """Minibatches by tensor indexing: no per-sample ``__getitem__``/collate.
 
     Shuffling draws a permutation from ``generator`` each epoch; ``should_stop``
-    lets a plugin end an epoch early (``strategy.stop_training()``).
+    lets a plugin end an epoch early (``strategy.stop_training()``). With a CUDA
+    ``device``, each gathered chunk of minibatches is pinned and copied to the
+    device asynchronously (``non_blocking``), once per chunk rather than per
+    minibatch.
     """
 
     #: Minibatches gathered at once when shuffling: one index_select per chunk, then
@@ -103,8 +106,10 @@ class BatchIterator:
 
     def __init__(self, data: TrainData, batch_size: int, shuffle: bool,
                  generator: torch.Generator | None = None, drop_last: bool = False,
-                 should_stop: Callable[[], bool] | None = None):
+                 should_stop: Callable[[], bool] | None = None,
+                 device: str | torch.device | None = None):
         self.data = data
+        self.device = device
         self.batch_size = len(data) if batch_size == -1 else batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -132,6 +137,7 @@ class BatchIterator:
                 idx = order[c0:c1]
                 X, T = d.X.index_select(0, idx), d.task_labels.index_select(0, idx)
                 Y = None if d.y is None else d.y.index_select(0, idx)
+            X, Y, T = self._to_device(X, Y, T)
             for start in range(0, c1 - c0, b):
                 if self.should_stop is not None and self.should_stop():
                     return
@@ -146,8 +152,18 @@ class BatchIterator:
                 return
             end = min(start + b, stop)
             idx = torch.arange(start, end) if order is None else order[start:end]
-            yield make_batch(d.X.take(idx), None if d.y is None else d.y.index_select(0, idx),
-                             d.task_labels.index_select(0, idx))
+            yield make_batch(*self._to_device(
+                d.X.take(idx), None if d.y is None else d.y.index_select(0, idx),
+                d.task_labels.index_select(0, idx)))
+
+    def _to_device(self, *tensors):
+        device = None if self.device is None else torch.device(self.device)
+        if device is None or device.type != "cuda":
+            return tensors  # the strategy moves CPU batches itself (skorch's to_tensor)
+        return tuple(None if t is None else
+                     (t.pin_memory() if t.device.type == "cpu" else t).to(device,
+                                                                         non_blocking=True)
+                     for t in tensors)
 
 
 # --------------------------------------------------------------------------------------

@@ -106,6 +106,7 @@ class SkorchLoop:
                     generator=self.shuffle_generator_,
                     drop_last=bool(kwargs.get("drop_last", False)),
                     should_stop=self._should_stop if training else None,
+                    device=self.device,
                 )
         return super().get_iterator(dataset, training=training)
 
