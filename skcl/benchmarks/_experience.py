@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.utils.validation import _num_samples
 
 from skcl.utils._task_labels import check_task_labels
+from skcl.utils._validation import n_samples
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +60,7 @@ class Experience:
             object.__setattr__(self, "classes", np.unique(np.asarray(self.y)))
 
     def __len__(self) -> int:
-        return _num_samples(self.y)
+        return n_samples(self.y)
 
     @property
     def task_labels(self) -> np.ndarray:

@@ -79,3 +79,20 @@ def check_number(value, name: str, *, low: float | None = 0.0, high: float | Non
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got {value!r}.")
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}; got {value!r}.")
+
+
+def n_samples(X) -> int:
+    """The number of samples of an array-like (first dimension), without converting it.
+
+    scikit-learn's ``_num_samples`` without the private import: ``shape[0]``,
+    ``len``, or the length of ``np.asarray(X)`` for objects that only implement
+    ``__array__``.
+    """
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape):
+        return int(shape[0])
+    if hasattr(X, "__len__"):
+        return len(X)
+    if hasattr(X, "__array__"):
+        return len(np.asarray(X))
+    raise TypeError(f"Expected array-like input (samples first); got {type(X).__name__}.")

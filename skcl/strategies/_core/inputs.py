@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from skcl.benchmarks._experience import Experience
 from skcl.benchmarks._streams import stream_from_groups
 from skcl.utils import LazyTrainData, LazyX, TrainData, is_lazy_input
 from skcl.utils._task_labels import check_task_labels
+from skcl.utils._validation import n_samples
 
 __all__ = ["InputValidation"]
 
@@ -189,7 +190,7 @@ class InputValidation:
                 raise ValueError("An Experience carries its own task labels.")
             exp = X
         else:
-            exp = Experience(X, np.zeros(_num_samples(X), dtype=np.int64),
+            exp = Experience(X, np.zeros(n_samples(X), dtype=np.int64),
                              task_label=0 if task_labels is None else task_labels, classes=())
         Xt = self._validate_X(exp.X, reset=False)
         return self._train_data(Xt, None, self._validate_task_labels(exp, len(Xt)))
