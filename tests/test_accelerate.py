@@ -69,7 +69,7 @@ def test_two_cpu_processes_keep_identical_models(tmp_path):
     script = pathlib.Path(__file__).parents[1] / "benchmarks" / "accelerate_ddp.py"
     out = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_port", "29517", str(script), "--strategies", "Naive", "Replay"],
+         "--standalone", str(script), "--strategies", "Naive", "Replay"],
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.count("2 processes") == 2
