@@ -153,7 +153,7 @@ def test_divergence_warn_and_ignore(stream):
 
 # -- issue 10 item 6: scikit-learn conventions ------------------------------------------
 def test_repr_shows_a_named_strategys_own_parameters():
-    assert repr(EWC(ewc_lambda=10.0, lr=0.1)) == "EWC(lr=0.1, ewc_lambda=10.0)"
+    assert repr(EWC(ewc_lambda=10.0, lr=0.5)) == "EWC(lr=0.5, ewc_lambda=10.0)"
     assert repr(Naive()) == "Naive()"
 
 
@@ -284,3 +284,16 @@ def test_base_strategy_provides_the_plugin_protocol(stream):
 
     Naive(plugins=[Probe()], **TINY).partial_fit(stream[0])
     assert seen.pop("protocol") and all(seen.values()), seen
+
+
+@pytest.mark.parametrize("variant", [{}, {"readonly_memmap": True},
+                                     {"readonly_memmap": True, "X_dtype": "float32"}],
+                         ids=["plain", "memmap", "memmap-float32"])
+def test_a_default_strategy_learns(variant):
+    """Defaults that learn (scikit-learn's MLPClassifier spirit): a default-constructed
+    Naive passes check_classifiers_train, not only the tuned _unit_test_params."""
+    from sklearn.utils.estimator_checks import check_classifiers_train
+
+    from skcl.strategies import Naive
+
+    check_classifiers_train("Naive", Naive(random_state=0), **variant)

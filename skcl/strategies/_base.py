@@ -70,7 +70,12 @@ class BaseStrategy(
     criterion : torch criterion class, default=torch.nn.CrossEntropyLoss
         Expects logits.
     optimizer : torch optimizer class, default=torch.optim.SGD
-    lr : float, default=0.01
+    lr : float, default=0.1
+        Learning rate. 0.1 with plain SGD lets a default strategy learn a
+        simple scaled problem in one ``partial_fit`` (scikit-learn's
+        ``check_classifiers_train`` holds for ``Naive(random_state=0)``);
+        scale the inputs (``StandardScaler``) or lower it for raw features.
+        Avalanche has no default (its examples use 0.001-0.1 with momentum).
     max_epochs : int, default=1
         Epochs per experience (Avalanche's ``train_epochs``).
     batch_size : int, default=32
@@ -190,7 +195,7 @@ class BaseStrategy(
         *,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.SGD,
-        lr: float = 0.01,
+        lr: float = 0.1,
         max_epochs: int = 1,
         batch_size: int = 32,
         plugins: Sequence | None = None,
