@@ -138,3 +138,23 @@ def test_a_torch_dataset_experience_trains_like_its_arrays():
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="features"):
         ds.predict(_PairDataset(np.zeros((3, 5), np.float32), [0, 0, 0]))
+
+
+def test_replay_over_a_memmap_keeps_compact_exemplars_and_trains_like_memory(tmp_path):
+    from skcl.strategies import Replay
+
+    rng = np.random.RandomState(0)
+    X8 = rng.randint(0, 256, (120, 1, 4, 4)).astype(np.uint8)
+    y = np.repeat([0, 1, 2, 3], 30)
+    mm = _memmap(tmp_path, X8)
+    common = dict(mem_size=20, max_epochs=2, batch_size=8, lr=0.05, random_state=0)
+    lazy, memory = Replay(**common), Replay(**common)
+    for part in (slice(0, 60), slice(60, 120)):
+        lazy.partial_fit(mm[part], y[part])
+        memory.partial_fit(X8[part], y[part])
+    stored = lazy.named_plugins_["replay"].storage_.X_
+    assert isinstance(stored, torch.Tensor) and stored.dtype == torch.uint8
+    assert stored.shape == (20, 1, 4, 4)
+    assert torch.equal(stored, memory.named_plugins_["replay"].storage_.X_)
+    for a, b in zip(lazy.module_.parameters(), memory.module_.parameters(), strict=True):
+        assert torch.equal(a, b)

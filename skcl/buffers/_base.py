@@ -12,23 +12,29 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skcl.utils import check_int
+from skcl.utils import LazyX, check_int
 
 __all__ = ["ExemplarsBuffer"]
 
 
 # -- helpers that work on numpy arrays and torch tensors alike -------------------
 def _is_torch(a) -> bool:
-    return isinstance(a, torch.Tensor)
+    # data read per minibatch (LazyX) is handled like a tensor: its rows come out as tensors
+    return isinstance(a, torch.Tensor | LazyX)
 
 
 def _take(a, idx: np.ndarray):
+    if isinstance(a, LazyX):  # only the rows kept are read (uint8 stays uint8)
+        return a.take(np.asarray(idx, dtype=np.int64))
     if _is_torch(a):
         return a[torch.as_tensor(idx, dtype=torch.long, device=a.device)]
     return a[idx]
 
 
 def _cat(parts: list):
+    if any(isinstance(p, LazyX) for p in parts):
+        # candidates stay unread until the buffer takes the rows it keeps
+        return LazyX([p if isinstance(p, LazyX) else LazyX(torch.as_tensor(p)) for p in parts])
     if _is_torch(parts[0]):
         return torch.cat([p if _is_torch(p) else torch.as_tensor(p) for p in parts])
     return np.concatenate([p.detach().cpu().numpy() if _is_torch(p) else p for p in parts])
@@ -36,6 +42,8 @@ def _cat(parts: list):
 
 def _like(a, ref):
     """``a`` converted to the array type (numpy or torch) of ``ref``."""
+    if isinstance(a, LazyX):
+        return a
     if _is_torch(ref) and not _is_torch(a):
         return torch.as_tensor(np.asarray(a), device=ref.device)
     if not _is_torch(ref) and _is_torch(a):
@@ -350,7 +358,7 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
             self.n_seen_ = 0
             self.n_updates_ = 0
             t_like = torch.as_tensor(t) if _is_torch(X) else t
-            self.X_, self.y_ = X[:0], y[:0]
+            self.X_, self.y_ = _take(X, np.zeros(0, dtype=np.int64)), y[:0]
             self.task_labels_, self.experience_ids_ = t_like[:0], _like(e, X)[:0]
             self.fields_ = {name: value[:0] for name, value in f.items()}
             self.keys_ = np.zeros(0)
