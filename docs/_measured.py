@@ -105,5 +105,10 @@ def rows_for(tables: list[Table], names: list[str], reference: list[str] | None 
         if reference:
             ref = [r for r in t.rows if r not in mine
                    and any(_matches(c, reference) for c in r[:2])]
+            # in tables with a stream column, only the reference rows of the same streams
+            if "stream" in t.header[:2]:
+                col = t.header.index("stream")
+                streams = {r[col] for r in mine}
+                ref = [r for r in ref if r[col] in streams]
         out.append((t, ref + mine))
     return out

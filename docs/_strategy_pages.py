@@ -120,6 +120,27 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text)
 
 
+def fidelity_pivot(tables) -> list[str]:
+    """The fidelity table (every strategy on split digits, permuted digits and split
+    Fashion-MNIST) as one row per strategy, for the "which strategy" guide."""
+    fid = next((t for t in tables if t.section.startswith("Fidelity")
+                and t.header[:2] == ["stream", "strategy"]), None)
+    if fid is None:
+        raise RuntimeError("benchmarks/README.md has no fidelity table (stream | strategy | ...)")
+    streams = list(dict.fromkeys(r[0] for r in fid.rows))
+    strategies = list(dict.fromkeys(r[1] for r in fid.rows))
+    cell = {(r[0], r[1]): r for r in fid.rows}
+    header = ["strategy"] + [f"{s}: {h}" for s in streams for h in ("accuracy", "CPU s")]
+    rows = [[name] + [x for s in streams
+                      for x in ((cell[(s, name)][2], cell[(s, name)][3])
+                                if (s, name) in cell else ("-", "-"))]
+            for name in strategies]
+    t = _measured.Table(fid.section, "", header, rows, fid.commands)
+    lines = _table(t, [[_rst_cell(c) for c in r] for r in rows])
+    return lines + ["Produced by:", "", ".. code-block:: bash", ""] + \
+        [f"   {c}" for c in fid.commands] + [""]
+
+
 def generate(docs: Path, readme: Path) -> list[str]:
     """Write one page per strategy and the index; return the strategy names."""
     names = strategy_names()
@@ -144,4 +165,6 @@ def generate(docs: Path, readme: Path) -> list[str]:
         index += [title, "-" * len(title), "", *lines, ""]
     index += [".. toctree::", "   :hidden:", "", *[f"   {n}" for n in names], ""]
     _write(out / "index.rst", "\n".join(index))
+    (docs / "guide").mkdir(exist_ok=True)
+    _write(docs / "guide" / "fidelity_generated.inc", "\n".join(fidelity_pivot(tables)))
     return names

@@ -21,12 +21,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import _apigen  # noqa: E402
+import _experiment_tables  # noqa: E402
 import _strategy_pages  # noqa: E402
 
 import skcl  # noqa: E402
 
 _apigen.generate(DOCS)
 _strategy_pages.generate(DOCS, ROOT / "benchmarks" / "README.md")
+_experiment_tables.generate(DOCS)
 
 project = "skcl"
 author = "The skcl developers"
@@ -44,7 +46,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "gallery/README.rst", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "gallery/README.rst", "**.ipynb_checkpoints", "**.inc"]
 templates_path = ["_templates"]
 
 # --- autodoc / autosummary / numpydoc ----------------------------------------
