@@ -221,7 +221,7 @@ class SCRPlugin(OnlineRehearsalPlugin):
         with eval_mode(strategy.module_):
             return F.normalize(strategy.module_.get_features(x.to(strategy.device)), dim=1)
 
-    def _compute_means(self, strategy, n_units: int) -> None:
+    def _compute_means(self, strategy, n_units: int) -> torch.Tensor:
         storage = self.storage_
         # the stored exemplars as the model sees them at predict time (eval_transform)
         feats = torch.cat([self._features(strategy, strategy.transform_inputs(
@@ -232,19 +232,20 @@ class SCRPlugin(OnlineRehearsalPlugin):
         counts = torch.bincount(y, minlength=n_units)
         has = counts > 0
         means[has] = F.normalize(sums[has] / counts[has, None], dim=1)
-        self.class_means_ = means
-        self.stale_ = False
+        return means
 
     def after_training_exp(self, strategy, experience) -> None:
         super().after_training_exp(strategy, experience)
-        self.stale_ = True
+        # computed once here, so that predicting is read-only
+        self.class_means_ = self._compute_means(strategy, len(strategy.class_order_))
+        self.stale_ = False
 
     def adapt_eval_output(self, strategy, inputs, output):
         n_units = output.shape[1]
-        if (getattr(self, "stale_", True) or not hasattr(self, "class_means_")
-                or len(self.class_means_) != n_units):
-            self._compute_means(strategy, n_units)
+        means = getattr(self, "class_means_", None)
+        if getattr(self, "stale_", True) or means is None or len(means) != n_units:
+            # predicting mid-experience: means of the model as it is, not kept
+            means = self._compute_means(strategy, n_units)
         f = self._features(strategy, inputs["x"])
-        means = self.class_means_
         dist = torch.cdist(f, torch.nan_to_num(means)).pow(2)
         return (-dist).masked_fill(torch.isnan(means[:, 0])[None, :], float("-inf"))

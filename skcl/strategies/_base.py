@@ -310,7 +310,7 @@ class BaseStrategy(
         if not first and classes is not None:
             self._check_same_classes(classes)
         Xt = self._validate_X(exp.X, reset=first)
-        y_arr = self._validate_y(exp.y, len(Xt))
+        y_arr = self._same_label_type(self._validate_y(exp.y, len(Xt)))
         t = self._validate_task_labels(exp, len(Xt))
         if not self.initialized_:
             self.initialize()
@@ -422,6 +422,16 @@ class BaseStrategy(
         """
         data = self._predict_data(X, task_labels)
         n_units = len(self.class_order_)
+        # a read-only verb: the criteria get their training modes back too
+        criteria = [(c, c.training) for c in (getattr(self, n + "_") for n in self._criteria)
+                    if isinstance(c, torch.nn.Module)]
+        try:
+            return self._forward_logits(data, n_units)
+        finally:
+            for criterion, training in criteria:
+                criterion.train(training)
+
+    def _forward_logits(self, data, n_units: int) -> torch.Tensor:
         outputs = []
         with eval_mode(self.module_):  # also keeps sub-modules a plugin froze in eval mode
             hooks = self.plugin_hooks_["adapt_eval_output"]

@@ -7,6 +7,21 @@ import numpy as np
 __all__ = ["LabelOrder"]
 
 
+def _label_kind(y: np.ndarray) -> str:
+    """``"number"`` or ``"string"`` (object arrays are inspected element by element)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "biuf":
+        return "number"
+    if y.dtype.kind in "US":
+        return "string"
+    kinds = {"string" if isinstance(v, str | bytes) else "number"
+             if isinstance(v, int | float | np.number) else type(v).__name__
+             for v in y.ravel().tolist()}
+    if len(kinds) > 1:
+        raise ValueError(f"y mixes label types ({', '.join(sorted(kinds))}); use one type.")
+    return kinds.pop() if kinds else "number"
+
+
 class LabelOrder:
     """Part of :class:`~skcl.strategies.BaseStrategy`.
 
@@ -38,6 +53,32 @@ class LabelOrder:
             raise ValueError(f"Unknown class(es) {unknown.tolist()}: not in classes_ "
                              f"{np.sort(order).tolist()}.")
         return units
+
+    def _same_label_type(self, y: np.ndarray) -> np.ndarray:
+        """``y`` in the type of the classes seen so far, or a clear error if it changed.
+
+        Numbers then strings (or the reverse) raise; non-integral floats after
+        integer classes raise; integral floats after integers are cast to the
+        classes' integer type (``classes_`` never silently becomes float).
+        """
+        order = vars(self).get("class_order_")
+        if order is None or len(y) == 0:
+            return y
+        old, new = _label_kind(order), _label_kind(y)
+        if old != new:
+            raise ValueError(
+                f"The labels changed type: {type(self).__name__} has seen {old} classes "
+                f"{np.sort(order).tolist()} but got {new} labels {np.unique(y).tolist()[:10]}; "
+                "use one label type for the whole stream.")
+        if order.dtype.kind in "iub" and y.dtype.kind == "f":
+            integral = np.isfinite(y) & (y == np.round(y))
+            if not integral.all():
+                raise ValueError(
+                    f"The labels changed type: {type(self).__name__} has seen integer classes "
+                    f"{np.sort(order).tolist()} but got non-integral labels "
+                    f"{np.unique(y[~integral]).tolist()[:10]}.")
+            return y.astype(order.dtype)
+        return y
 
     def _next_class_order(self, y: np.ndarray, classes) -> np.ndarray:
         if "class_order_" not in vars(self):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 
 from skcl.utils import (
     ModuleState,
+    TrainData,
 )
 
 __all__ = ["Rollback"]
@@ -34,8 +36,13 @@ class Rollback:
             memo.update(module_state.memo())
         live = {k: state[k] for k in ("optimizer_", "criterion_", "plugins_", "rng_",
                                       "units_by_task_") if k in state}
+        for entry in state.get("plugins_") or ():
+            _share_copy_on_write(entry[1] if isinstance(entry, tuple) else entry, memo)
         state.update(copy.deepcopy(live, memo))  # the criterion, memoized, stays itself
         state["_module_states"] = module_states
+        # skorch callbacks (timers, early stopping counters): their own attributes
+        state["_callback_states"] = [(cb, dict(vars(cb)))
+                                     for _, cb in state.get("callbacks_") or ()]
         history = state.get("history_")
         state["_history_len"] = None if history is None else len(history)
         return state
@@ -43,6 +50,9 @@ class Rollback:
     def _restore(self, state: dict) -> None:
         history, n = self.history_, state.pop("_history_len")
         module_states = state.pop("_module_states")
+        for callback, attributes in state.pop("_callback_states"):
+            vars(callback).clear()
+            vars(callback).update(attributes)
         vars(self).clear()
         vars(self).update(state)
         for module_state in module_states:
@@ -51,3 +61,27 @@ class Rollback:
             del history[n:]
         if "plugins_" in state:
             self._index_hooks()
+
+
+#: A buffer's arrays are replaced, never written in place, by its updates (the slot-writing
+#: path copies first), so the rollback record can share them instead of copying: the cost
+#: of a record does not grow with the memory.
+_BUFFER_ARRAYS = ("X_", "y_", "task_labels_", "experience_ids_", "keys_")
+
+
+def _share_copy_on_write(plugin, memo: dict) -> None:
+    """Mark the arrays a plugin's buffers (and TrainData memories) hold as shared in ``memo``."""
+    from skcl.buffers import ExemplarsBuffer
+
+    for value in vars(plugin).values():
+        if isinstance(value, ExemplarsBuffer):
+            for name in _BUFFER_ARRAYS:
+                array = vars(value).get(name)
+                if isinstance(array, torch.Tensor | np.ndarray):
+                    memo[id(array)] = array
+            for array in (vars(value).get("fields_") or {}).values():
+                memo[id(array)] = array
+        elif isinstance(value, TrainData):  # e.g. iCaRL's memory: rebuilt, never mutated
+            for array in (value.X, value.y, value.task_labels):
+                if isinstance(array, torch.Tensor):
+                    memo[id(array)] = array
