@@ -167,12 +167,62 @@ def flatness(n_experiences: int = 20, per_exp: int = 1000, epochs: int = 2) -> d
     return {"first5_s": first, "last5_s": last, "ratio": last / first}
 
 
+def rollback_cost(n_fill: int, n_calls: int, blocks: int) -> dict:
+    """Online Replay(mem_size=5000) on 10-sample experiences of 784 features: time per
+    ``partial_fit`` with the rollback record against the same loop without it."""
+    from skcl.benchmarks import Experience
+    from skcl.strategies import Replay
+
+    if Path(FASHION_MNIST_DEBIAN_PATH).exists():
+        X, _, y, _ = load_fashion_mnist()
+    else:  # the same shape without the files
+        rng = np.random.RandomState(0)
+        X, y = rng.rand(60000, 784).astype(np.float32), rng.randint(0, 10, 60000)
+    exps = [Experience(X[i:i + 10], y[i:i + 10], index=k)
+            for k, i in enumerate(range(0, 10 * (n_fill + n_calls * blocks), 10))]
+    nets = []
+    for record in (True, False):
+        net = Replay(mem_size=5000, batch_size=10, lr=0.05, random_state=0)
+        vars(net)["_record_rollback"] = record
+        nets.append(net)
+    for exp in exps[:n_fill]:  # fill the memory (5000 exemplars) first
+        for net in nets:
+            net.partial_fit(exp)
+    assert len(nets[0].named_plugins_["replay"].storage_) == min(5000, 10 * n_fill)
+    on, off = [], []
+    for b in range(blocks):
+        t_on = t_off = 0.0
+        for exp in exps[n_fill + b * n_calls:n_fill + (b + 1) * n_calls]:
+            for net, is_on in ((nets[0], True), (nets[1], False)) if b % 2 == 0 else (
+                    (nets[1], False), (nets[0], True)):
+                start = CLOCK()
+                net.partial_fit(exp)
+                if is_on:
+                    t_on += CLOCK() - start
+                else:
+                    t_off += CLOCK() - start
+        on.append(t_on / n_calls)
+        off.append(t_off / n_calls)
+    best_on, best_off = min(on), min(off)
+    print(f"online Replay(mem_size=5000), 10-sample experiences, 784 features: "
+          f"partial_fit {best_on * 1e3:.2f} ms with the rollback record, "
+          f"{best_off * 1e3:.2f} ms without; ratio {best_on / best_off:.3f} (target <= 1.1)")
+    return {"with_ms": best_on * 1e3, "without_ms": best_off * 1e3,
+            "ratio": best_on / best_off}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--rollback", action="store_true",
+                        help="only the cost of the rollback record on an online Replay stream")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.rollback:
+        rollback_cost(n_fill=60 if args.quick else 520, n_calls=20 if args.quick else 200,
+                      blocks=2 if args.quick else 6)
+        return
     X_train, X_test, y_train, y_test = load_digits_arrays()
     reps = 1 if args.quick else 4  # 4 x 1,257 = 5,028 training samples
     Xr, yr = np.tile(X_train, (reps, 1)), np.tile(y_train, reps)

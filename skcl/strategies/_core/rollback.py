@@ -20,7 +20,11 @@ class Rollback:
 
     The record of what a failed ``partial_fit``/``fit`` restores."""
 
-    def _snapshot(self) -> dict:
+    #: Private switch for ``benchmarks/speed.py --rollback`` (measuring the record's cost):
+    #: with False no record is kept and a failed call is not undone.
+    _record_rollback = True
+
+    def _snapshot(self) -> dict | None:
         """What a failed ``partial_fit`` restores: attributes, module, optimizer, plugins.
 
         The module and the criterion are recorded in place
@@ -28,6 +32,8 @@ class Rollback:
         deep-copied with those modules' objects memoized, so their references
         to the live module stay intact.
         """
+        if not self._record_rollback:
+            return None
         state = dict(vars(self))
         module_states = [ModuleState(state[k]) for k in ("module_", "criterion_")
                          if isinstance(state.get(k), torch.nn.Module)]
@@ -47,7 +53,9 @@ class Rollback:
         state["_history_len"] = None if history is None else len(history)
         return state
 
-    def _restore(self, state: dict) -> None:
+    def _restore(self, state: dict | None) -> None:
+        if state is None:  # no record was kept (the private switch above)
+            return
         history, n = self.history_, state.pop("_history_len")
         module_states = state.pop("_module_states")
         for callback, attributes in state.pop("_callback_states"):
