@@ -14,7 +14,7 @@ from skcl.benchmarks import split_digits
 from skcl.strategies import Naive, Replay
 
 train, test = split_digits(n_experiences=5, random_state=0)
-common = dict(module__hidden_sizes=(100,), lr=0.1, max_epochs=3, random_state=0)
+common = dict(module__hidden_sizes=(100,), lr=0.1, max_epochs=5, random_state=0)
 strategies = {"Naive": Naive(**common), "Replay (200)": Replay(mem_size=200, **common)}
 
 curves = {}
@@ -28,7 +28,7 @@ for label, net in strategies.items():
 
 # %%
 # Naive's average falls towards ``1 / k`` (it only knows the last two classes);
-# Replay keeps most of the old classes with a memory of 200 samples.
+# Replay keeps much more of the old classes with a memory of 200 samples.
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for (label, curve), marker in zip(curves.items(), ["o", "s"]):
