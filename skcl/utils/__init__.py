@@ -8,17 +8,8 @@ from skcl.utils._constraints import (
     SequenceOf,
     validate_params,
 )
-from skcl.utils._data import (
-    BatchIterator,
-    LazyTrainData,
-    LazyX,
-    TrainData,
-    as_train_data,
-    compact_take,
-    extend_batch,
-    is_lazy_input,
-    make_batch,
-)
+from skcl.utils._data import BatchIterator, TrainData, extend_batch, make_batch
+from skcl.utils._lazy import LazyTrainData, LazyX, as_train_data, compact_take, is_lazy_input
 from skcl.utils._torch import ModuleState, eval_mode
 from skcl.utils._validation import check_int, check_number
 
