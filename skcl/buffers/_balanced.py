@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
 from skcl.buffers._base import ExemplarsBuffer
-from skcl.utils import check_int
+from skcl.utils import Interval, InvalidParameterError
 
 __all__ = ["BalancedExemplarsBuffer", "ExperienceBalancedBuffer", "ClassBalancedBuffer"]
 
@@ -54,6 +55,8 @@ class BalancedExemplarsBuffer(ExemplarsBuffer):
     total_num_groups : int or None, default=None
         Required when ``adaptive_size=False``.
     random_state : int, RandomState or None, default=None
+    store_device : str, torch.device or None, default=None
+        See :class:`ExemplarsBuffer`.
 
     Attributes
     ----------
@@ -73,23 +76,30 @@ class BalancedExemplarsBuffer(ExemplarsBuffer):
     [3, 3, 3]
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "adaptive_size": ["boolean"],
+        "total_num_groups": [None, Interval("int", 1, None)],
+    }
+
     def __init__(self, max_size: int = 200, *, adaptive_size: bool = True,
-                 total_num_groups: int | None = None, random_state=None):
+                 total_num_groups: int | None = None, random_state=None, store_device=None):
         self.max_size = max_size
         self.adaptive_size = adaptive_size
         self.total_num_groups = total_num_groups
         self.random_state = random_state
+        self.store_device = store_device
 
     _total_param = "total_num_groups"
 
     def _total(self) -> int | None:
         return getattr(self, self._total_param)
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        total = self._total()
-        if not self.adaptive_size:
-            check_int(total, self._total_param, hint=" when adaptive_size=False")
+    def _check_relations(self, display: Callable[[str], str], owner: str) -> None:
+        super()._check_relations(display, owner)
+        if not self.adaptive_size and self._total() is None:
+            raise InvalidParameterError(
+                f"{owner}: parameter '{display(self._total_param)}' must be a positive int "
+                f"when {display('adaptive_size')}=False; got None.")
 
     def _group_of(self, y: np.ndarray, t: np.ndarray, e: np.ndarray) -> np.ndarray:
         return t
@@ -158,6 +168,8 @@ class ExperienceBalancedBuffer(BalancedExemplarsBuffer):
         ``num_experiences``.
     num_experiences : int or None, default=None
     random_state : int, RandomState or None, default=None
+    store_device : str, torch.device or None, default=None
+        See :class:`ExemplarsBuffer`.
 
     Examples
     --------
@@ -172,13 +184,17 @@ class ExperienceBalancedBuffer(BalancedExemplarsBuffer):
 
     _total_param = "num_experiences"
     _group_name = "experiences"
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "num_experiences": [None, Interval("int", 1, None)],
+    }
 
     def __init__(self, max_size: int = 200, *, adaptive_size: bool = True,
-                 num_experiences: int | None = None, random_state=None):
+                 num_experiences: int | None = None, random_state=None, store_device=None):
         self.max_size = max_size
         self.adaptive_size = adaptive_size
         self.num_experiences = num_experiences
         self.random_state = random_state
+        self.store_device = store_device
 
     def _group_of(self, y, t, e) -> np.ndarray:
         return e
@@ -197,6 +213,8 @@ class ClassBalancedBuffer(BalancedExemplarsBuffer):
         ``total_num_classes``.
     total_num_classes : int or None, default=None
     random_state : int, RandomState or None, default=None
+    store_device : str, torch.device or None, default=None
+        See :class:`ExemplarsBuffer`.
 
     Examples
     --------
@@ -211,13 +229,17 @@ class ClassBalancedBuffer(BalancedExemplarsBuffer):
 
     _total_param = "total_num_classes"
     _group_name = "classes"
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "total_num_classes": [None, Interval("int", 1, None)],
+    }
 
     def __init__(self, max_size: int = 200, *, adaptive_size: bool = True,
-                 total_num_classes: int | None = None, random_state=None):
+                 total_num_classes: int | None = None, random_state=None, store_device=None):
         self.max_size = max_size
         self.adaptive_size = adaptive_size
         self.total_num_classes = total_num_classes
         self.random_state = random_state
+        self.store_device = store_device
 
     def _group_of(self, y, t, e) -> np.ndarray:
         return y

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from abc import ABCMeta, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -12,78 +12,21 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skcl.utils import LazyX, check_int
+from skcl.buffers._storage import (
+    _cat,
+    _gather,
+    _is_torch,
+    _kind,
+    _label_kind,
+    _like,
+    _per_sample,
+    _shape,
+    _take,
+    _to_numpy,
+)
+from skcl.utils import Interval, InvalidParameterError, LazyX, validate_params
 
 __all__ = ["ExemplarsBuffer"]
-
-
-# -- helpers that work on numpy arrays and torch tensors alike -------------------
-def _is_torch(a) -> bool:
-    # data read per minibatch (LazyX) is handled like a tensor: its rows come out as tensors
-    return isinstance(a, torch.Tensor | LazyX)
-
-
-def _take(a, idx: np.ndarray):
-    if isinstance(a, LazyX):  # only the rows kept are read (uint8 stays uint8)
-        return a.take(np.asarray(idx, dtype=np.int64))
-    if _is_torch(a):
-        return a[torch.as_tensor(idx, dtype=torch.long, device=a.device)]
-    return a[idx]
-
-
-def _cat(parts: list):
-    if any(isinstance(p, LazyX) for p in parts):
-        # candidates stay unread until the buffer takes the rows it keeps
-        return LazyX([p if isinstance(p, LazyX) else LazyX(torch.as_tensor(p)) for p in parts])
-    if _is_torch(parts[0]):
-        return torch.cat([p if _is_torch(p) else torch.as_tensor(p) for p in parts])
-    return np.concatenate([p.detach().cpu().numpy() if _is_torch(p) else p for p in parts])
-
-
-def _like(a, ref):
-    """``a`` converted to the array type (numpy or torch) of ``ref``."""
-    if isinstance(a, LazyX):
-        return a
-    if _is_torch(ref) and not _is_torch(a):
-        return torch.as_tensor(np.asarray(a), device=ref.device)
-    if not _is_torch(ref) and _is_torch(a):
-        return a.detach().cpu().numpy()
-    return a
-
-
-def _to_numpy(a) -> np.ndarray:
-    return a.detach().cpu().numpy() if _is_torch(a) else np.asarray(a)
-
-
-def _per_sample(value, n: int, name: str, default: int) -> np.ndarray:
-    if value is None:
-        return np.full(n, default, dtype=np.int64)
-    arr = _to_numpy(value)
-    if arr.ndim == 0:
-        return np.full(n, int(arr), dtype=np.int64)
-    arr = arr.astype(np.int64).ravel()
-    if len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} entries but X has {n} samples.")
-    return arr
-
-
-def _label_kind(y) -> str:
-    """``"number"`` or ``"string"``: the kind of a label array (object arrays are inspected)."""
-    if _is_torch(y):
-        return "number"
-    y = np.asarray(y)
-    if y.dtype.kind in "biuf":
-        return "number"
-    if y.dtype.kind in "US":
-        return "string"
-    kinds = {"string" if isinstance(v, (str, bytes)) else
-             "number" if isinstance(v, (numbers.Number, np.number)) else type(v).__name__
-             for v in y.ravel().tolist()}
-    if len(kinds) == 1:
-        return kinds.pop()
-    if not kinds:
-        return "number"
-    raise ValueError(f"y mixes label types ({', '.join(sorted(kinds))}); use one type.")
 
 
 class _Seen:
@@ -96,10 +39,6 @@ class _Seen:
         return str(getattr(self.buffer, "classes_", np.zeros(0)).tolist())
 
 
-def _shape(a) -> tuple:
-    return tuple(int(d) for d in (a.shape if hasattr(a, "shape") else np.shape(a)))
-
-
 class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
                       metaclass=ABCMeta):
     """Base class of exemplar buffers: a memory of at most ``max_size`` samples.
@@ -109,8 +48,16 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
     memory first. The exemplars are kept as compact arrays of the input's
     type: numpy arrays stay numpy arrays, torch tensors (for instance a
     strategy's :class:`~skcl.strategies.TrainData` tensors, whose labels are
-    output-unit indices) stay tensors. Nothing is stored per sample as a
-    Python object.
+    output-unit indices) stay tensors of their dtype (``uint8`` images stay
+    ``uint8``), on ``store_device`` when it is given. Data read per minibatch
+    (:class:`~skcl.utils.LazyX` over a memmap, a dataset, an image folder) is
+    stored as index references into its source: no sample is copied into
+    memory (see :func:`~skcl.utils.compact_take`). Nothing is stored per
+    sample as a Python object.
+
+    Updates replace the stored arrays, they never write into them: an array
+    read from the buffer (``X_``, ``y_``, ...) does not change afterwards, and
+    a strategy's rollback record keeps references to them instead of copies.
 
     Each exemplar can carry extra per-sample fields (``fields=`` in
     :meth:`partial_fit`, stored in ``fields_``): they follow the exemplar
@@ -131,6 +78,12 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         Maximum number of exemplars.
     random_state : int, RandomState or None, default=None
         Seeds the policy's random choices and :meth:`sample`.
+    store_device : str, torch.device or None, default=None
+        Where the stored inputs (``X_``) and extra fields (``fields_``) of
+        tensor input live; ``None`` keeps them where the data is. Labels, task
+        labels and experience ids stay on the CPU, where the policy reads them.
+        Requires tensor input (numpy input is stored as numpy arrays); ignored
+        for data read per minibatch, which is stored as index references.
 
     Attributes
     ----------
@@ -153,9 +106,18 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         Features (``X.shape[1]``) of the samples.
     """
 
-    def __init__(self, max_size: int = 200, *, random_state=None):
+    #: What each parameter accepts (:func:`skcl.utils.validate_params`), checked at the top
+    #: of :meth:`fit`, :meth:`partial_fit` and :meth:`resize` before anything changes.
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "max_size": [Interval("int", 0, None)],
+        "random_state": ["random_state"],
+        "store_device": [None, "string", torch.device],
+    }
+
+    def __init__(self, max_size: int = 200, *, random_state=None, store_device=None):
         self.max_size = max_size
         self.random_state = random_state
+        self.store_device = store_device
 
     # -- scikit-learn plumbing ----------------------------------------------
     def __sklearn_tags__(self):
@@ -175,8 +137,50 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         """scikit-learn checks a buffer cannot pass, with the reason."""
         return {}
 
+    def validate_parameters(self, display: Callable[[str], str] | None = None,
+                            owner: str | None = None) -> None:
+        """Check the parameters against ``_parameter_constraints`` (changes nothing).
+
+        Then the relations a declaration cannot express (:meth:`_check_relations`).
+
+        Raises
+        ------
+        skcl.utils.InvalidParameterError
+            A ``ValueError`` naming the parameter, what it accepts and the value.
+
+        Examples
+        --------
+        >>> from skcl.buffers import ReservoirSamplingBuffer
+        >>> ReservoirSamplingBuffer(max_size=-1).validate_parameters()
+        Traceback (most recent call last):
+        ...
+        skcl.utils._constraints.InvalidParameterError: ReservoirSamplingBuffer: parameter \
+'max_size' must be an int in [0, inf); got -1.
+        """
+        constraints: dict[str, Any] = {}
+        for klass in reversed(type(self).__mro__):
+            constraints.update(vars(klass).get("_parameter_constraints", {}))
+        owner = owner or type(self).__name__
+        validate_params(constraints, self.get_params(deep=False), owner, display)
+        self._check_relations(display or str, owner)
+
+    def _check_relations(self, display: Callable[[str], str], owner: str) -> None:
+        """Relations between parameters; the device must exist."""
+        if self.store_device is None:
+            return
+        try:
+            device = torch.device(self.store_device)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"{owner}: parameter '{display('store_device')}' must name a torch device "
+                f"('cpu', 'cuda', 'cuda:1', ...); got {self.store_device!r} ({exc}).") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InvalidParameterError(
+                f"{owner}: {display('store_device')}={self.store_device!r} but no CUDA device "
+                "is available; use None (where the data is) or 'cpu'.")
+
     def _check_params(self) -> None:
-        check_int(self.max_size, "max_size", low=0)
+        self.validate_parameters()
 
     # -- validation (no attribute of the buffer changes here) ----------------
     def _validate(self, X, y, task_labels, experience, fields, first: bool):
@@ -189,7 +193,12 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
                     f"X has {width} features, but {type(self).__name__} is expecting "
                     f"{self.n_features_in_} features as input: X has shape {_shape(X)} "
                     f"(samples of shape {new}) but the buffer holds samples of shape {stored} "
-                    f"(X_ has shape {_shape(self.X_)}).")
+                    f"(X_ has shape {_shape(self.X_)}); X is {_kind(X)}, the stored "
+                    f"exemplars {_kind(self.X_)}.")
+        if self.store_device is not None and not _is_torch(X):
+            raise ValueError(
+                f"store_device={self.store_device!r} keeps tensors on a device but X is "
+                f"{_kind(X)}: pass torch tensors, or leave store_device=None.")
         if _is_torch(X):
             if X.ndim < 1 or len(X) == 0:
                 raise ValueError("Empty input: X has 0 samples.")
@@ -358,9 +367,11 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
             self.n_seen_ = 0
             self.n_updates_ = 0
             t_like = torch.as_tensor(t) if _is_torch(X) else t
-            self.X_, self.y_ = _take(X, np.zeros(0, dtype=np.int64)), y[:0]
+            none = np.zeros(0, dtype=np.int64)
+            self.X_, self.y_ = _gather(X, none, self._device()), y[:0]
             self.task_labels_, self.experience_ids_ = t_like[:0], _like(e, X)[:0]
-            self.fields_ = {name: value[:0] for name, value in f.items()}
+            self.fields_ = {name: _gather(value, none, self._device())
+                            for name, value in f.items()}
             self.keys_ = np.zeros(0)
             self.classes_ = np.unique(_to_numpy(y)[:0])
         n_old = len(self.keys_)
@@ -393,8 +404,12 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
 
         Possible when no more old exemplars leave than new ones enter (the usual
         update of a full memory); the held exemplars keep their positions. The
-        arrays are copied before the writes, so arrays handed out earlier do not
-        change. Returns False when the memory must be compacted instead.
+        arrays are copied before the writes, so arrays handed out earlier (and a
+        rollback record's references) do not change. Returns False when the
+        memory must be compacted instead.
+
+        Index references (lazily read data) are gathered in the same order, so a
+        memory over a memmap holds its exemplars where an in-memory one does.
         """
         kept = np.zeros(n_old, dtype=bool)
         kept[keep[keep < n_old]] = True
@@ -403,13 +418,22 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         if len(entering) < len(evicted):
             return False
         fill, extra = entering[:len(evicted)], entering[len(evicted):]
+        if isinstance(X, LazyX) or isinstance(self.X_, LazyX):
+            order = np.arange(n_old + len(extra))
+            order[evicted] = n_old + fill
+            order[n_old:] = n_old + extra
+            self._store(_cat([self.X_, X]), _cat([self.y_, y]), _cat([self.task_labels_, t]),
+                        _cat([self.experience_ids_, e]), keys, order,
+                        {name: _cat([old, f[name]]) for name, old in self.fields_.items()})
+            return True
 
         def put(old, new):
             if len(evicted):
                 old = old.clone() if _is_torch(old) else old.copy()
                 slots = (torch.as_tensor(evicted, dtype=torch.long, device=old.device)
                          if _is_torch(old) else evicted)
-                old[slots] = _take(new, fill)
+                rows = _take(new, fill)
+                old[slots] = rows.to(old.device) if _is_torch(old) else rows
             return _cat([old, _take(new, extra)]) if len(extra) else old
 
         self.X_, self.y_ = put(self.X_, X), put(self.y_, y)
@@ -422,11 +446,15 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
 
     def _store(self, X, y, t, e, keys, keep: np.ndarray, fields: dict | None = None) -> None:
         keep = np.asarray(keep, dtype=np.int64)
-        self.X_, self.y_ = _take(X, keep), _take(y, keep)
+        device = self._device()
+        self.X_, self.y_ = _gather(X, keep, device), _take(y, keep)
         self.task_labels_, self.experience_ids_ = _take(t, keep), _take(e, keep)
         self.keys_ = np.asarray(keys)[keep]
         fields = self.fields_ if fields is None else fields
-        self.fields_ = {name: _take(value, keep) for name, value in fields.items()}
+        self.fields_ = {name: _gather(value, keep, device) for name, value in fields.items()}
+
+    def _device(self) -> torch.device | None:
+        return None if self.store_device is None else torch.device(self.store_device)
 
     @abstractmethod
     def _new_keys(self, X, y, t, e, n_old: int) -> np.ndarray:
@@ -438,19 +466,24 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         """Indices of the candidates to keep."""
 
     def resize(self, new_max_size: int):
-        """Change ``max_size``; a smaller memory keeps the samples the policy ranks first."""
-        old = self.max_size
+        """Change ``max_size``; a smaller memory keeps the samples the policy ranks first.
+
+        A rejected size (or any failure) leaves the buffer as it was.
+        """
+        saved, old = self._save_state(), self.max_size
         self.max_size = new_max_size
         try:
             self._check_params()
-        except ValueError:
+            if hasattr(self, "X_"):
+                keep = self._select(self.keys_, _to_numpy(self.y_),
+                                    _to_numpy(self.task_labels_),
+                                    _to_numpy(self.experience_ids_))
+                self._store(self.X_, self.y_, self.task_labels_, self.experience_ids_,
+                            self.keys_, keep)
+        except BaseException:
             self.max_size = old
+            self._load_state(saved)
             raise
-        if hasattr(self, "X_"):
-            keep = self._select(self.keys_, _to_numpy(self.y_), _to_numpy(self.task_labels_),
-                                _to_numpy(self.experience_ids_))
-            self._store(self.X_, self.y_, self.task_labels_, self.experience_ids_,
-                        self.keys_, keep)
         return self
 
     def set_field(self, name: str, values):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
 from skcl.buffers._balanced import BalancedExemplarsBuffer
-from skcl.buffers._base import _take, _to_numpy
+from skcl.buffers._storage import _take, _to_numpy
+from skcl.selection import ExemplarsSelectionStrategy
+from skcl.utils import Options
 
 __all__ = ["ParametricBuffer"]
 
@@ -30,6 +33,8 @@ class ParametricBuffer(BalancedExemplarsBuffer):
     selection_strategy : ExemplarsSelectionStrategy or None, default=None
         ``None`` ranks at random (:class:`~skcl.selection.RandomExemplarsSelectionStrategy`).
     random_state : int, RandomState or None, default=None
+    store_device : str, torch.device or None, default=None
+        See :class:`ExemplarsBuffer`.
 
     Examples
     --------
@@ -44,21 +49,27 @@ class ParametricBuffer(BalancedExemplarsBuffer):
     [1.0, 11.0]
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "groupby": [Options(*_GROUPBY)],
+        "selection_strategy": [None, ExemplarsSelectionStrategy],
+    }
+
     def __init__(self, max_size: int = 200, *, groupby: str | None = None,
-                 selection_strategy=None, random_state=None):
+                 selection_strategy=None, random_state=None, store_device=None):
         self.max_size = max_size
         self.groupby = groupby
         self.selection_strategy = selection_strategy
         self.random_state = random_state
+        self.store_device = store_device
 
     adaptive_size = True
     _needs_candidates = True
     _total_param = "max_size"  # unused: always adaptive
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.groupby not in _GROUPBY:
-            raise ValueError(f"groupby must be one of {_GROUPBY}; got {self.groupby!r}.")
+    def _check_relations(self, display: Callable[[str], str], owner: str) -> None:
+        super()._check_relations(display, owner)
+        if self.selection_strategy is not None:  # its own declared parameters
+            self.selection_strategy.validate_parameters()
 
     def _group_of(self, y, t, e) -> np.ndarray:
         if self.groupby is None:
