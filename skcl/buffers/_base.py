@@ -202,7 +202,16 @@ class ExemplarsBuffer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
         if _is_torch(X):
             if X.ndim < 1 or len(X) == 0:
                 raise ValueError("Empty input: X has 0 samples.")
-            y = torch.as_tensor(y) if not _is_torch(y) else y
+            if not _is_torch(y):
+                y_np = np.asarray(y)
+                if not first:  # a label type change gets its own message
+                    self._check_label_type(y_np)
+                if y_np.dtype.kind not in "biuf":
+                    raise ValueError(
+                        f"With tensor X the labels are stored as a tensor, so they must be "
+                        f"numbers; got {y_np.dtype} labels {np.unique(y_np).tolist()[:10]}. "
+                        "Encode them (e.g. sklearn.preprocessing.LabelEncoder) or pass numpy X.")
+                y = torch.as_tensor(y_np)
             if y.ndim != 1 or len(y) != len(X):
                 raise ValueError(f"y must be 1-d with {len(X)} entries; got shape "
                                  f"{tuple(y.shape)}.")
