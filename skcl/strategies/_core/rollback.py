@@ -14,6 +14,12 @@ from skcl.utils import (
 
 __all__ = ["Rollback"]
 
+#: What a call changes in place and the record therefore copies (the rest of the strategy's
+#: attributes are replaced, never mutated, so the record keeps references): the optimizer,
+#: the plugins (their buffers' arrays shared, copy-on-write), the generators and the mixed
+#: precision gradient scaler (its scale and growth tracker advance every step).
+_LIVE = ("optimizer_", "criterion_", "plugins_", "rng_", "units_by_task_", "grad_scaler_")
+
 
 class Rollback:
     """Part of :class:`~skcl.strategies.BaseStrategy`.
@@ -40,8 +46,7 @@ class Rollback:
         memo: dict[int, object] = {}
         for module_state in module_states:
             memo.update(module_state.memo())
-        live = {k: state[k] for k in ("optimizer_", "criterion_", "plugins_", "rng_",
-                                      "units_by_task_") if k in state}
+        live = {k: state[k] for k in _LIVE if k in state}
         for entry in state.get("plugins_") or ():
             _share_copy_on_write(entry[1] if isinstance(entry, tuple) else entry, memo)
         state.update(copy.deepcopy(live, memo))  # the criterion, memoized, stays itself
