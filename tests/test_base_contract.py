@@ -180,7 +180,7 @@ def test_fit_dataframe_with_experience_ids_keeps_feature_names(stream):
 
 # -- issue 12 item 11: Avalanche's names -------------------------------------------------
 @pytest.mark.parametrize("avalanche, skcl_name", [
-    ("train_mb_size", "batch_size"), ("eval_mb_size", "batch_size"),
+    ("train_mb_size", "batch_size"), ("eval_mb_size", "iterator_valid__batch_size"),
     ("train_epochs", "max_epochs"), ("eval_every", r"plugins=\[EvaluationPlugin"),
 ])
 def test_avalanche_names_point_to_the_skcl_name(stream, avalanche, skcl_name):

@@ -55,6 +55,7 @@ class StrategyPlugin(BaseEstimator):
         Replace the :class:`~skcl.utils.TrainData` trained on
         (Cumulative, GDumb, concat-mode replay).
     ``before_training_epoch(strategy)`` / ``after_training_epoch(strategy)``
+        Around each epoch of an experience.
     ``adapt_batch(strategy, batch) -> batch``
         Once per minibatch, outside the optimizer closure (batch-mode replay).
         A batch is ``(inputs, y)`` with ``inputs = {"x": X, "task_labels": t}``.

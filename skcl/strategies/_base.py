@@ -451,7 +451,7 @@ class BaseStrategy(
     def predict_proba(self, X, task_labels=None) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
 
-        For a :class:`TrainData` (the encoded data skorch callbacks see), the
+        For a :class:`~skcl.utils.TrainData` (the encoded data skorch callbacks see), the
         columns are in output-unit order instead.
         """
         logits = self.forward_logits(X, task_labels)
@@ -463,7 +463,7 @@ class BaseStrategy(
     def predict(self, X, task_labels=None) -> np.ndarray:
         """Predicted labels (from ``classes_``).
 
-        For a :class:`TrainData`, whose ``y`` holds output-unit indices, the
+        For a :class:`~skcl.utils.TrainData`, whose ``y`` holds output-unit indices, the
         predicted unit indices, so that skorch's scoring callbacks compare
         like with like.
         """

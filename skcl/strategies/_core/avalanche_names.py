@@ -10,7 +10,7 @@ __all__ = ["AVALANCHE_NAMES", "suggest_name"]
 #: Avalanche name -> what to write in skcl.
 AVALANCHE_NAMES: dict[str, str] = {
     "train_mb_size": "batch_size",
-    "eval_mb_size": "batch_size (one size for training and evaluation)",
+    "eval_mb_size": "iterator_valid__batch_size (defaults to batch_size)",
     "train_epochs": "max_epochs",
     "eval_every": "plugins=[EvaluationPlugin(eval_every=...)]",
     "patterns_per_exp": "patterns_per_experience",
