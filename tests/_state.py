@@ -51,6 +51,16 @@ def full_state(obj) -> bytes:
     Two fingerprints of the same unchanged object are equal; compare them with ``==``.
     """
     state = {k: _canon(v) for k, v in vars(obj).items() if k not in _TRANSIENT}
-    if "history_" in state:
+    if getattr(obj, "history_", None) is not None:
         state["history_"] = pickle.dumps(list(obj.history_))
     return pickle.dumps(state)
+
+
+def state_by_key(obj) -> dict[str, bytes]:
+    """The fingerprint per attribute, for comparing two distinct objects (e.g. before and
+    after a pickle round trip, where object sharing may be pickled differently) and for
+    naming what differs."""
+    state = {k: pickle.dumps(_canon(v)) for k, v in vars(obj).items() if k not in _TRANSIENT}
+    if getattr(obj, "history_", None) is not None:
+        state["history_"] = pickle.dumps(list(obj.history_))
+    return state
