@@ -140,7 +140,7 @@ def test_a_torch_dataset_experience_trains_like_its_arrays():
         ds.predict(_PairDataset(np.zeros((3, 5), np.float32), [0, 0, 0]))
 
 
-def test_replay_over_a_memmap_keeps_compact_exemplars_and_trains_like_memory(tmp_path):
+def test_replay_over_a_memmap_keeps_index_references_and_trains_like_memory(tmp_path):
     from skcl.strategies import Replay
 
     rng = np.random.RandomState(0)
@@ -153,8 +153,10 @@ def test_replay_over_a_memmap_keeps_compact_exemplars_and_trains_like_memory(tmp
         lazy.partial_fit(mm[part], y[part])
         memory.partial_fit(X8[part], y[part])
     stored = lazy.named_plugins_["replay"].storage_.X_
-    assert isinstance(stored, torch.Tensor) and stored.dtype == torch.uint8
-    assert stored.shape == (20, 1, 4, 4)
-    assert torch.equal(stored, memory.named_plugins_["replay"].storage_.X_)
+    # index references into the file (nothing copied), read as uint8 like the memory's
+    assert isinstance(stored, LazyX) and stored.shape == (20, 1, 4, 4)
+    read = stored[np.arange(20)]
+    assert read.dtype == torch.uint8
+    assert torch.equal(read, memory.named_plugins_["replay"].storage_.X_)
     for a, b in zip(lazy.module_.parameters(), memory.module_.parameters(), strict=True):
         assert torch.equal(a, b)
