@@ -56,7 +56,7 @@ class BalancedExemplarsBuffer(ExemplarsBuffer):
         Required when ``adaptive_size=False``.
     random_state : int, RandomState or None, default=None
     store_device : str, torch.device or None, default=None
-        See :class:`ExemplarsBuffer`.
+        See :class:`~skcl.buffers.ExemplarsBuffer`.
 
     Attributes
     ----------
@@ -169,7 +169,7 @@ class ExperienceBalancedBuffer(BalancedExemplarsBuffer):
     num_experiences : int or None, default=None
     random_state : int, RandomState or None, default=None
     store_device : str, torch.device or None, default=None
-        See :class:`ExemplarsBuffer`.
+        See :class:`~skcl.buffers.ExemplarsBuffer`.
 
     Examples
     --------
@@ -214,7 +214,7 @@ class ClassBalancedBuffer(BalancedExemplarsBuffer):
     total_num_classes : int or None, default=None
     random_state : int, RandomState or None, default=None
     store_device : str, torch.device or None, default=None
-        See :class:`ExemplarsBuffer`.
+        See :class:`~skcl.buffers.ExemplarsBuffer`.
 
     Examples
     --------

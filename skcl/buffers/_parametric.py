@@ -34,7 +34,7 @@ class ParametricBuffer(BalancedExemplarsBuffer):
         ``None`` ranks at random (:class:`~skcl.selection.RandomExemplarsSelectionStrategy`).
     random_state : int, RandomState or None, default=None
     store_device : str, torch.device or None, default=None
-        See :class:`ExemplarsBuffer`.
+        See :class:`~skcl.buffers.ExemplarsBuffer`.
 
     Examples
     --------
