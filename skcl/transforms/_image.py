@@ -125,13 +125,16 @@ class Normalize(BatchTransform):
         if not x.is_floating_point():
             raise TypeError(f"Normalize expects a float batch; got {x.dtype}. Put ToFloat() "
                             "before it (uint8 pixels become floats in [0, 1]).")
-        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
-        std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
-        if mean.numel() not in (1, x.shape[1]) or std.numel() not in (1, x.shape[1]):
+        # checked on the host values: no device synchronisation per minibatch
+        mean_h = torch.as_tensor(self.mean, dtype=torch.float64).reshape(-1)
+        std_h = torch.as_tensor(self.std, dtype=torch.float64).reshape(-1)
+        if mean_h.numel() not in (1, x.shape[1]) or std_h.numel() not in (1, x.shape[1]):
             raise ValueError(f"mean and std need 1 or {x.shape[1]} values (one per channel); "
-                             f"got {mean.numel()} and {std.numel()}.")
-        if bool((std == 0).any()):
+                             f"got {mean_h.numel()} and {std_h.numel()}.")
+        if bool((std_h == 0).any()):
             raise ValueError("std must not contain zeros.")
+        mean = mean_h.to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1)
+        std = std_h.to(device=x.device, dtype=x.dtype).reshape(-1, 1, 1)
         return (x - mean) / std
 
 
