@@ -231,3 +231,17 @@ def test_updates_replace_stored_arrays_and_never_write_into_them(cls, torch_inpu
         for n, arr in held.items():  # the arrays handed out before the update are unchanged
             same = torch.equal if isinstance(arr, torch.Tensor) else np.array_equal
             assert same(arr, copies[n]), (step, n)
+
+
+def test_a_pickled_memory_holds_its_exemplars_not_the_file(tmp_path):
+    X8 = np.random.RandomState(0).randint(0, 256, (20000, 64)).astype(np.uint8)
+    mm = _memmap(tmp_path, X8)
+    buf = buffers.ReservoirSamplingBuffer(max_size=10, random_state=0)
+    buf.partial_fit(LazyX(mm), torch.as_tensor(np.arange(20000) % 3))
+    data = pickle.dumps(buf)
+    assert len(data) < 20000  # 10 exemplars of 64 bytes, not the 1.28 MB file
+    loaded = pickle.loads(data)
+    assert isinstance(buf.X_, LazyX) and loaded.X_.dtype == torch.uint8
+    assert torch.equal(loaded.X_, buf.X_[:])
+    import copy  # a deep copy (the rollback record) keeps the references
+    assert isinstance(copy.deepcopy(buf).X_, LazyX)

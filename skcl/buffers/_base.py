@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABCMeta, abstractmethod
 from typing import Any, ClassVar
 
@@ -420,6 +421,23 @@ class ExemplarsBuffer(BufferChecks, OneToOneFeatureMixin, TransformerMixin, Base
         return validate_data(self, X, reset=False, allow_nd=True, dtype=None
                              if getattr(X, "dtype", None) is not None
                              and np.issubdtype(X.dtype, np.number) else "numeric")
+
+    def __getstate__(self) -> dict:
+        # index references into data read per minibatch (a memmap, a dataset) are pickled as
+        # the exemplars' values: a pickle (a checkpoint) holds the memory, not the whole
+        # file, and loads where the file is absent
+        state = dict(super().__getstate__())
+        if isinstance(state.get("X_"), LazyX):
+            state["X_"] = state["X_"][:]
+        return state
+
+    def __deepcopy__(self, memo: dict):
+        # attribute by attribute: a rollback record keeps index references as they are
+        # (``__getstate__`` would read every referenced exemplar)
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        vars(new).update(copy.deepcopy(vars(self), memo))
+        return new
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "X_")
