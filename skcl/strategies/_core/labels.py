@@ -39,9 +39,28 @@ class LabelOrder:
         return np.sort(order)
 
     def encode_labels(self, y) -> np.ndarray:
-        """Output-unit indices (int64) of the labels ``y`` (all must be in ``classes_``)."""
+        """Output-unit indices (int64) of the labels ``y`` (all must be in ``classes_``).
+
+        Labels of another type than the classes (strings for number classes,
+        non-integral floats for integer classes) raise a ``ValueError`` that
+        says so; integral floats (``1.0``) encode like the integer class ``1``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skcl.strategies import Naive
+        >>> net = Naive(max_epochs=1, random_state=0).partial_fit(np.eye(4), [3, 5, 3, 5])
+        >>> net.encode_labels([5.0, 3]).tolist()
+        [1, 0]
+        >>> net.encode_labels(["5"])
+        Traceback (most recent call last):
+        ...
+        ValueError: The labels changed type: Naive has seen number classes [3, 5] but got \
+string labels ['5']; use one label type for the whole stream.
+        """
         y = np.asarray(y)
-        return self._encode(y.ravel() if y.ndim == 2 else y, self.class_order_).astype(np.int64)
+        y = self._same_label_type(y.ravel() if y.ndim == 2 else y)
+        return self._encode(y, self.class_order_).astype(np.int64)
 
     def _encode(self, y: np.ndarray, order: np.ndarray) -> np.ndarray:
         sorter = np.argsort(order)
