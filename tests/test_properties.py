@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 
 import skcl.buffers as buffers
 import skcl.strategies as strategies
+from skcl.plugins import StrategyPlugin
 
 N_FEATURES = 16  # 4x4: AR1's default model reads square gray images
 STRATEGIES = [n for n in strategies.__all__ if isinstance(getattr(strategies, n), type)
@@ -38,6 +39,43 @@ def _batch(seed: int, n: int | None = None, width: int = N_FEATURES):
 
 
 PROBE = _batch(12345, 10)[0]
+
+
+#: The fault to inject, kept outside the strategy (so arming it changes nothing in the state).
+FAULT = {"at": None, "tick": 0, "fired": False, "kind": RuntimeError}
+
+
+class Fault(StrategyPlugin):
+    """Raises ``FAULT["kind"]`` at the ``FAULT["at"]``-th hook call (any hook of training)."""
+
+    def _tick(self):
+        if FAULT["at"] is not None:
+            FAULT["tick"] += 1
+            if FAULT["tick"] == FAULT["at"]:
+                FAULT["fired"], FAULT["at"] = True, None
+                raise FAULT["kind"]("injected fault")
+
+    def before_training_exp(self, strategy, experience):
+        self._tick()
+
+    def before_training_epoch(self, strategy):
+        self._tick()
+
+    def adapt_batch(self, strategy, batch):
+        self._tick()
+        return batch
+
+    def after_forward(self, strategy, y_pred, y_true, inputs):
+        self._tick()
+
+    def after_backward(self, strategy):
+        self._tick()
+
+    def after_training_iteration(self, strategy, batch):
+        self._tick()
+
+    def after_training_exp(self, strategy, experience):
+        self._tick()
 
 
 def _train(net, X, y):
@@ -75,7 +113,7 @@ def _refused(obj, call, *args, errors=(ValueError, TypeError), **kwargs):
         raise AssertionError(f"a refused call changed {type(obj).__name__}: {changed}")
 
 
-STRATEGY_OPS = ["train", "train", "train", "predict", "pickle", "set_params",
+STRATEGY_OPS = ["train", "train", "train", "fault", "fault", "predict", "pickle", "set_params",
                 "bad_width", "bad_length", "nan", "string_labels", "bad_param",
                 "unknown_param", "predict_bad_width"]
 
@@ -85,7 +123,8 @@ STRATEGY_OPS = ["train", "train", "train", "predict", "pickle", "set_params",
 @given(ops=st.lists(st.sampled_from(STRATEGY_OPS), min_size=1, max_size=6),
        seed=st.integers(0, 2**16))
 def test_random_call_sequences_on_every_strategy(name, ops, seed):
-    net = getattr(strategies, name)(max_epochs=1, batch_size=8, random_state=0)
+    net = getattr(strategies, name)(max_epochs=1, batch_size=8, random_state=0,
+                                    plugins=[("fault", Fault())])
     for step, op in enumerate(ops):
         X, y = _batch(seed + step)
         if op == "train":
@@ -120,6 +159,20 @@ def test_random_call_sequences_on_every_strategy(name, ops, seed):
             net.set_params(lr=-1.0)
             _refused(net, _train, net, X, y)
             net.set_params(lr=lr)
+        elif op == "fault":  # an exception (or Ctrl-C) from a hook at a random point
+            FAULT.update(at=(seed + step) % 12 + 1, tick=0, fired=False,
+                         kind=(RuntimeError, KeyboardInterrupt)[(seed + step) % 2])
+            before, keys = full_state(net), state_by_key(net)
+            try:
+                _train(net, X, y)
+            except (RuntimeError, KeyboardInterrupt) as exc:
+                assert FAULT["fired"] and "injected fault" in str(exc)
+                after = state_by_key(net)
+                assert full_state(net) == before, sorted(
+                    k for k in set(keys) | set(after) if keys.get(k) != after.get(k))
+            else:
+                assert not FAULT["fired"]  # the experience had fewer hook calls: it trained
+            FAULT["at"] = None
         elif op == "unknown_param":
             _refused(net, net.set_params, learning_rate_typo=0.1)
         elif op == "predict_bad_width" and _fitted(net):
