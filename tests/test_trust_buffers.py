@@ -245,3 +245,11 @@ def test_a_pickled_memory_holds_its_exemplars_not_the_file(tmp_path):
     assert torch.equal(loaded.X_, buf.X_[:])
     import copy  # a deep copy (the rollback record) keeps the references
     assert isinstance(copy.deepcopy(buf).X_, LazyX)
+
+
+@pytest.mark.parametrize("cls", BUFFERS, ids=lambda c: c.__name__)
+def test_every_buffer_parameter_is_declared(cls):
+    declared = {}
+    for klass in reversed(cls.__mro__):
+        declared.update(vars(klass).get("_parameter_constraints", {}))
+    assert set(cls._get_param_names()) <= set(declared)
