@@ -65,7 +65,10 @@ def _gather_lazy(X: LazyX, idx: np.ndarray, device=None):
     parts, positions = [], []
     for source, rows, pos in groups.values():
         rows, pos = np.concatenate(rows), np.concatenate(pos)
-        parts.append(compact_take(LazyX(source, rows), np.arange(len(rows)), device))
+        if isinstance(source, torch.Tensor):  # in memory (maybe on a device): copy the rows
+            parts.append(compact_take(source, rows, device))
+        else:  # on disk or a dataset: index references
+            parts.append(LazyX(source, rows))
         positions.append(pos)
     if not parts:  # nothing kept: an empty view of the candidates' first source
         return compact_take(X, np.zeros(0, dtype=np.int64), device)
