@@ -4,6 +4,7 @@ updated before failing, and keeps the mixed-precision gradient scaler."""
 
 import numpy as np
 import pytest
+import torch
 from _state import full_state
 
 from skcl.benchmarks import split_digits
@@ -76,3 +77,32 @@ def test_the_gradient_scaler_is_restored(stream):
     with pytest.raises(RuntimeError, match="boom"):
         net.partial_fit(stream[1])
     assert net.grad_scaler_.state_dict() == scaler
+
+
+class FailInExperience(StrategyPlugin):
+    """Raises after a few minibatches of the experience numbered ``at``."""
+
+    def __init__(self, at=2):
+        self.at = at
+
+    def after_training_iteration(self, strategy, batch):
+        if strategy.n_experiences_ == self.at:
+            raise RuntimeError("fail in a later experience")
+
+
+def test_inside_a_strategy_the_memory_is_written_in_place_and_journaled(stream):
+    net = Replay(mem_size=80, max_epochs=1, random_state=0).partial_fit(stream[0])
+    storage = net.named_plugins_["replay"].storage_
+    X_before = storage.X_
+    values = X_before.clone()
+    net.partial_fit(stream[1])  # a full memory: the new experience's exemplars take slots
+    assert storage.X_ is X_before and not torch.equal(X_before, values)  # no copy of it
+
+
+def test_a_failed_warm_fit_over_a_stream_undoes_every_experience(stream):
+    net = Replay(mem_size=80, max_epochs=1, random_state=0, warm_start=True,
+                 plugins=[("fail", FailInExperience(at=3))]).partial_fit(stream[0])
+    before = full_state(net)
+    with pytest.raises(RuntimeError, match="later experience"):
+        net.fit(stream + stream[:1])  # experiences 1, 2 and 3 (warm): the fourth fails
+    assert full_state(net) == before

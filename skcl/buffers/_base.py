@@ -21,6 +21,7 @@ from skcl.buffers._storage import (
     _shape,
     _take,
     _to_numpy,
+    _write_rows,
 )
 from skcl.utils import Interval, LazyX
 
@@ -252,9 +253,12 @@ class ExemplarsBuffer(BufferChecks, OneToOneFeatureMixin, TransformerMixin, Base
 
         Possible when no more old exemplars leave than new ones enter (the usual
         update of a full memory); the held exemplars keep their positions. The
-        arrays are copied before the writes, so arrays handed out earlier (and a
-        rollback record's references) do not change. Returns False when the
-        memory must be compacted instead.
+        arrays are copied before the writes, so arrays handed out earlier do not
+        change, unless a rollback record's :class:`~skcl.buffers._storage.Journal`
+        watches the buffer (inside a strategy's ``partial_fit``): then the rows
+        are written in place and the overwritten ones journaled (a cost in the
+        rows changed, not in the memory). Returns False when the memory must be
+        compacted instead.
 
         Index references (lazily read data) are gathered in the same order, so a
         memory over a memmap holds its exemplars where an in-memory one does.
@@ -277,19 +281,17 @@ class ExemplarsBuffer(BufferChecks, OneToOneFeatureMixin, TransformerMixin, Base
 
         def put(old, new):
             if len(evicted):
-                old = old.clone() if _is_torch(old) else old.copy()
-                slots = (torch.as_tensor(evicted, dtype=torch.long, device=old.device)
-                         if _is_torch(old) else evicted)
-                rows = _take(new, fill)
-                old[slots] = rows.to(old.device) if _is_torch(old) else rows
+                old = _write_rows(self, old, evicted, _take(new, fill))
             return _cat([old, _take(new, extra)]) if len(extra) else old
 
         self.X_, self.y_ = put(self.X_, X), put(self.y_, y)
         self.task_labels_, self.experience_ids_ = put(self.task_labels_, t), put(
             self.experience_ids_, e)
         self.fields_ = {name: put(old, f[name]) for name, old in self.fields_.items()}
-        keys = np.asarray(keys)
-        self.keys_ = put(keys[:n_old], keys[n_old:])
+        keys = np.array(keys)  # a copy (small): written directly
+        kept_keys = keys[:n_old]
+        kept_keys[evicted] = keys[n_old:][fill]
+        self.keys_ = np.concatenate([kept_keys, keys[n_old:][extra]]) if len(extra) else kept_keys
         return True
 
     def _store(self, X, y, t, e, keys, keep: np.ndarray, fields: dict | None = None) -> None:

@@ -1,14 +1,19 @@
 """How a buffer holds its exemplars: numpy arrays, tensors (on a chosen device) or index
-references into data read per minibatch (:class:`~skcl.utils.LazyX`).
+references into data read per minibatch (:class:`~skcl.utils.LazyX`), and the journal of
+rows a buffer overwrites in place while a rollback record watches it.
 
-Every helper returns new arrays and never writes into the arrays it is given: a
-buffer's stored arrays are replaced, not mutated, by its updates, so a strategy's
-rollback record can keep references to them instead of copies (copy-on-write).
+Every helper returns new arrays and never writes into the arrays it is given. A buffer
+writes into its own arrays only while a :class:`Journal` watches it (a strategy's rollback
+record, during a ``partial_fit``): the rows it overwrites are journaled first, so the record
+keeps references to the arrays and undoes the writes on failure, at a cost proportional
+to the rows changed. Unwatched (standalone) buffers copy before writing: arrays handed out
+never change.
 """
 
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 import torch
@@ -16,6 +21,75 @@ import torch
 from skcl.utils import LazyX, compact_take
 
 __all__: list[str] = []
+
+#: buffer -> the journals watching it (weak both ways: a journal lives as long as the
+#: rollback record holding it, and watching keeps no buffer alive)
+_WATCHERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class Journal:
+    """The rows buffers overwrite in place while this journal watches them.
+
+    Created by a strategy's rollback record; :meth:`undo` puts the overwritten rows
+    back, latest first, so every watched array is as it was when watching began.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcl.buffers import ReservoirSamplingBuffer
+    >>> from skcl.buffers._storage import Journal
+    >>> buf = ReservoirSamplingBuffer(max_size=2, random_state=0).fit(np.zeros((2, 1)), [0, 0])
+    >>> journal, X = Journal(), buf.X_
+    >>> journal.watch(buf)
+    >>> _ = buf.partial_fit(np.ones((50, 1)), np.zeros(50, dtype=int))
+    >>> buf.X_ is X, X.ravel().tolist()  # written in place, the old rows journaled
+    (True, [1.0, 1.0])
+    >>> journal.undo()
+    >>> X.ravel().tolist()
+    [0.0, 0.0]
+    """
+
+    __slots__ = ("entries", "__weakref__")
+
+    def __init__(self):
+        self.entries: list = []
+
+    def watch(self, buffer) -> None:
+        """Journal ``buffer``'s in-place writes from now on, while this journal lives."""
+        _WATCHERS.setdefault(buffer, weakref.WeakSet()).add(self)
+
+    def undo(self) -> None:
+        """Write the journaled rows back, latest first; the journal is then empty."""
+        with torch.no_grad():
+            for array, slots, rows in reversed(self.entries):
+                array[slots] = rows
+        self.entries.clear()
+
+
+#: Buffers whose strategy keeps no rollback record (``_record_rollback = False``, a private
+#: switch for measuring the record's cost): written in place, nothing journaled.
+_UNRECORDED: weakref.WeakSet = weakref.WeakSet()
+
+
+def _journals(buffer) -> list[Journal]:
+    watchers = _WATCHERS.get(buffer)
+    return list(watchers) if watchers else []
+
+
+def _write_rows(buffer, old, slots: np.ndarray, rows):
+    """``old`` with ``rows`` written at ``slots``: in place when journals watch ``buffer``
+    (the overwritten rows journaled first), else into a copy."""
+    is_torch = isinstance(old, torch.Tensor)
+    index = torch.as_tensor(slots, dtype=torch.long, device=old.device) if is_torch else slots
+    journals = _journals(buffer)
+    if journals:
+        before = old[index]  # advanced indexing copies
+        for journal in journals:
+            journal.entries.append((old, index, before))
+    elif buffer not in _UNRECORDED:
+        old = old.clone() if is_torch else old.copy()
+    old[index] = rows.to(old.device) if is_torch else rows
+    return old
 
 
 def _is_torch(a) -> bool:

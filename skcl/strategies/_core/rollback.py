@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import torch
 
+from skcl.buffers._storage import _UNRECORDED, Journal
 from skcl.utils import (
     LazyX,
     ModuleState,
@@ -39,7 +40,13 @@ class Rollback:
         deep-copied with those modules' objects memoized, so their references
         to the live module stay intact.
         """
-        if not self._record_rollback:
+        if not self._record_rollback:  # buffers then write in place, journaling nothing
+            from skcl.buffers import ExemplarsBuffer
+
+            for entry in vars(self).get("plugins_") or ():
+                plugin = entry[1] if isinstance(entry, tuple) else entry
+                _UNRECORDED.update(v for v in vars(plugin).values()
+                                   if isinstance(v, ExemplarsBuffer))
             return None
         state = dict(vars(self))
         module_states = [ModuleState(state[k]) for k in ("module_", "criterion_")
@@ -49,13 +56,15 @@ class Rollback:
             memo.update(module_state.memo())
         live = {k: state[k] for k in _LIVE if k in state}
         generators: list = []  # recorded by their state, restored in place (cheaper than copies)
+        journal = Journal()  # rows the buffers overwrite in place from now on
         _share_generators(self, memo, generators)
         for entry in state.get("plugins_") or ():
             _share_copy_on_write(entry[1] if isinstance(entry, tuple) else entry, memo,
-                                 generators)
+                                 generators, journal)
         state.update(copy.deepcopy(live, memo))  # the criterion, memoized, stays itself
         state["_module_states"] = module_states
         state["_generator_states"] = generators
+        state["_journal"] = journal
         # skorch callbacks (timers, early stopping counters): their own attributes
         state["_callback_states"] = [(cb, dict(vars(cb)))
                                      for _, cb in state.get("callbacks_") or ()]
@@ -68,6 +77,7 @@ class Rollback:
             return
         history, n = self.history_, state.pop("_history_len")
         module_states = state.pop("_module_states")
+        state.pop("_journal").undo()  # the buffers' arrays, shared with the record, as they were
         for generator, generator_state in state.pop("_generator_states"):
             generator.bit_generator.state = generator_state
         for callback, attributes in state.pop("_callback_states"):
@@ -83,9 +93,10 @@ class Rollback:
             self._index_hooks()
 
 
-#: A buffer's arrays are replaced, never written in place, by its updates (the slot-writing
-#: path copies first; tests/test_trust_buffers.py checks every policy), so the rollback record
-#: shares them instead of copying: the cost of a record does not grow with the memory.
+#: A buffer's arrays are replaced by its updates, or written in place with the overwritten
+#: rows journaled while a record's Journal watches the buffer (tests/test_trust_buffers.py
+#: checks every policy), so the rollback record shares them instead of copying: neither the
+#: record nor the update costs in proportion to the memory.
 _BUFFER_ARRAYS = ("X_", "y_", "task_labels_", "experience_ids_", "keys_", "classes_",
                   "groups_", "group_counts_")
 _SHARED = (torch.Tensor, np.ndarray, LazyX)
@@ -100,14 +111,16 @@ def _share_generators(obj, memo: dict, generators: list) -> None:
             generators.append((value, value.bit_generator.state))
 
 
-def _share_copy_on_write(plugin, memo: dict, generators: list) -> None:
-    """Mark the arrays a plugin's buffers (and TrainData memories) hold as shared in ``memo``;
+def _share_copy_on_write(plugin, memo: dict, generators: list, journal) -> None:
+    """Mark the arrays a plugin's buffers (and TrainData memories) hold as shared in ``memo``
+    (the buffers replace them or, watched by ``journal``, journal the rows they overwrite);
     share the plugin's and its buffers' generators, recording their states."""
     from skcl.buffers import ExemplarsBuffer
 
     _share_generators(plugin, memo, generators)
     for value in vars(plugin).values():
         if isinstance(value, ExemplarsBuffer):
+            journal.watch(value)
             _share_generators(value, memo, generators)
             for name in _BUFFER_ARRAYS:
                 array = vars(value).get(name)
