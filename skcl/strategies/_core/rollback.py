@@ -57,11 +57,18 @@ class Rollback:
         live = {k: state[k] for k in _LIVE if k in state}
         generators: list = []  # recorded by their state, restored in place (cheaper than copies)
         journal = Journal()  # rows the buffers overwrite in place from now on
-        _share_generators(self, memo, generators)
+        rng = state.get("rng_")  # the strategy's one numpy generator
+        if isinstance(rng, np.random.Generator):
+            memo[id(rng)] = rng
+            generators.append((rng, rng.bit_generator.state))
         for entry in state.get("plugins_") or ():
             _share_copy_on_write(entry[1] if isinstance(entry, tuple) else entry, memo,
                                  generators, journal)
-        state.update(copy.deepcopy(live, memo))  # the criterion, memoized, stays itself
+        optimizer = _OptimizerRecord.of(live.get("optimizer_"))
+        if optimizer is not None:  # recorded in place, like the module
+            del live["optimizer_"]
+        state.update(_copy(live, memo))  # the criterion, memoized, stays itself
+        state["_optimizer_record"] = optimizer
         state["_module_states"] = module_states
         state["_generator_states"] = generators
         state["_journal"] = journal
@@ -80,6 +87,9 @@ class Rollback:
         state.pop("_journal").undo()  # the buffers' arrays, shared with the record, as they were
         for generator, generator_state in state.pop("_generator_states"):
             generator.bit_generator.state = generator_state
+        optimizer = state.pop("_optimizer_record")
+        if optimizer is not None:
+            optimizer.restore()
         for callback, attributes in state.pop("_callback_states"):
             vars(callback).clear()
             vars(callback).update(attributes)
@@ -132,3 +142,101 @@ def _share_copy_on_write(plugin, memo: dict, generators: list, journal) -> None:
             for array in (value.X, value.y, value.task_labels):
                 if isinstance(array, _SHARED):
                     memo[id(array)] = array
+
+
+class _OptimizerRecord:
+    """A torch optimizer's parameter groups and per-parameter state, restored in place (the
+    optimizer object stays the one callbacks and schedulers hold)."""
+
+    __slots__ = ("optimizer", "groups", "state")
+
+    @classmethod
+    def of(cls, optimizer) -> _OptimizerRecord | None:
+        """The record, or None for an optimizer that is not a plain ``torch.optim`` one (a
+        wrapper: deep-copied instead)."""
+        if not isinstance(optimizer, torch.optim.Optimizer) or not type(
+                optimizer).__module__.startswith("torch.optim"):
+            return None
+        record = cls()
+        record.optimizer = optimizer
+        record.groups = [{k: (list(v) if k == "params" else _value_copy(v)) for k, v in g.items()}
+                         for g in optimizer.param_groups]
+        record.state = {p: {k: _value_copy(v) for k, v in s.items()}
+                        for p, s in optimizer.state.items()}
+        return record
+
+    def restore(self) -> None:
+        self.optimizer.param_groups[:] = self.groups
+        self.optimizer.state.clear()
+        self.optimizer.state.update(self.state)
+
+
+def _value_copy(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    return value if isinstance(value, _ATOMIC) else copy.deepcopy(value)
+
+
+_ATOMIC = (int, float, bool, str, bytes, complex, type(None), torch.dtype, torch.device)
+
+
+def _copy(value, memo: dict):
+    """``copy.deepcopy(value, memo)`` with a fast path for what a record copies most: plain
+    containers, scalars, numpy arrays and skcl's estimators (plugins, buffers, selection
+    strategies: their attributes, without ``__getstate__``); anything else is deep-copied."""
+    found = memo.get(id(value), memo)
+    if found is not memo:
+        return found
+    kind = type(value)
+    if kind in _ATOMIC_TYPES or isinstance(value, np.generic):
+        return value
+    if kind is dict:
+        out: dict = {}
+        memo[id(value)] = out
+        for k, v in value.items():
+            out[k] = _copy(v, memo)
+        return out
+    if kind is list:
+        out_list: list = []
+        memo[id(value)] = out_list
+        out_list.extend(_copy(v, memo) for v in value)
+        return out_list
+    if kind is tuple:
+        return tuple(_copy(v, memo) for v in value)
+    if kind is np.ndarray and value.dtype != object:
+        out_array = value.copy()
+        memo[id(value)] = out_array
+        return out_array
+    if _is_skcl_estimator(kind):
+        new = kind.__new__(kind)
+        memo[id(value)] = new
+        vars(new).update(_copy(vars(value), memo))
+        return new
+    return copy.deepcopy(value, memo)
+
+
+_ATOMIC_TYPES = frozenset(_ATOMIC)
+_ESTIMATOR_KINDS: dict[type, bool] = {}
+
+
+def _is_skcl_estimator(kind: type) -> bool:
+    """Plugins, buffers and selection strategies whose copy is their attributes' copy (no
+    ``__slots__``, no pickling or copying of their own but ExemplarsBuffer's ``__deepcopy__``,
+    which copies attributes too)."""
+    known = _ESTIMATOR_KINDS.get(kind)
+    if known is not None:
+        return known
+    from sklearn.base import BaseEstimator
+
+    from skcl.buffers import ExemplarsBuffer
+    from skcl.plugins import StrategyPlugin
+    from skcl.selection import ExemplarsSelectionStrategy
+
+    plain = (issubclass(kind, StrategyPlugin | ExemplarsBuffer | ExemplarsSelectionStrategy)
+             and "__slots__" not in vars(kind)
+             and getattr(kind, "__deepcopy__", None) in (None, ExemplarsBuffer.__deepcopy__)
+             and kind.__reduce_ex__ is object.__reduce_ex__
+             and kind.__getstate__ in (BaseEstimator.__getstate__, ExemplarsBuffer.__getstate__)
+             and kind.__setstate__ is BaseEstimator.__setstate__)
+    _ESTIMATOR_KINDS[kind] = plain
+    return plain
