@@ -106,3 +106,17 @@ def test_a_failed_warm_fit_over_a_stream_undoes_every_experience(stream):
     with pytest.raises(RuntimeError, match="later experience"):
         net.fit(stream + stream[:1])  # experiences 1, 2 and 3 (warm): the fourth fails
     assert full_state(net) == before
+
+
+@pytest.mark.parametrize("optimizer", [{"optimizer__momentum": 0.9},
+                                       {"optimizer": torch.optim.Adam, "lr": 0.01}],
+                         ids=["sgd-momentum", "adam"])
+def test_the_optimizer_state_is_restored_in_the_same_object(stream, optimizer):
+    net = Naive(max_epochs=2, random_state=0, plugins=[("boom", Boom())],
+                **optimizer).partial_fit(stream[0])
+    live, before = net.optimizer_, full_state(net)
+    assert live.state  # momentum / moments to restore
+    with pytest.raises(RuntimeError, match="boom"):
+        net.partial_fit(stream[1])
+    assert full_state(net) == before
+    assert net.optimizer_ is live  # a scheduler or callback holding it still holds it

@@ -35,10 +35,14 @@ class Rollback:
     def _snapshot(self) -> dict | None:
         """What a failed ``partial_fit`` restores: attributes, module, optimizer, plugins.
 
-        The module and the criterion are recorded in place
-        (:class:`~skcl.utils.ModuleState`); the optimizer, plugins and RNG are
-        deep-copied with those modules' objects memoized, so their references
-        to the live module stay intact.
+        The record costs what the experience can change, not the memory: the
+        module and the criterion are recorded in place
+        (:class:`~skcl.utils.ModuleState`, O(model)), so is a torch optimizer
+        (its groups and state); numpy generators by their state; the plugins are
+        copied with the module's objects memoized (their references to the live
+        module stay intact) and their buffers' arrays shared, not copied: a
+        buffer watched by the record's journal writes into its arrays in place
+        and journals the overwritten rows, which :meth:`_restore` writes back.
         """
         if not self._record_rollback:  # buffers then write in place, journaling nothing
             from skcl.buffers import ExemplarsBuffer
