@@ -46,10 +46,11 @@ FAULT = {"at": None, "tick": 0, "fired": False, "kind": RuntimeError}
 
 
 class Fault(StrategyPlugin):
-    """Raises ``FAULT["kind"]`` at the ``FAULT["at"]``-th hook call (any hook of training)."""
+    """Raises ``FAULT["kind"]`` at the ``FAULT["at"]``-th hook call (any hook of training), or
+    at the end of the experience (``"end"``: after the memories' updates)."""
 
     def _tick(self):
-        if FAULT["at"] is not None:
+        if isinstance(FAULT["at"], int):
             FAULT["tick"] += 1
             if FAULT["tick"] == FAULT["at"]:
                 FAULT["fired"], FAULT["at"] = True, None
@@ -75,6 +76,9 @@ class Fault(StrategyPlugin):
         self._tick()
 
     def after_training_exp(self, strategy, experience):
+        if FAULT["at"] == "end":  # after the built-in plugins updated their memories
+            FAULT["fired"], FAULT["at"] = True, None
+            raise FAULT["kind"]("injected fault")
         self._tick()
 
 
@@ -125,6 +129,8 @@ STRATEGY_OPS = ["train", "train", "train", "fault", "fault", "predict", "pickle"
 def test_random_call_sequences_on_every_strategy(name, ops, seed):
     net = getattr(strategies, name)(max_epochs=1, batch_size=8, random_state=0,
                                     plugins=[("fault", Fault())])
+    # a small memory fills up, so updates evict (in place, journaled, inside partial_fit)
+    net.set_params(**{k: 8 for k in ("mem_size", "memory_size") if k in net.get_params()})
     for step, op in enumerate(ops):
         X, y = _batch(seed + step)
         if op == "train":
@@ -160,7 +166,8 @@ def test_random_call_sequences_on_every_strategy(name, ops, seed):
             _refused(net, _train, net, X, y)
             net.set_params(lr=lr)
         elif op == "fault":  # an exception (or Ctrl-C) from a hook at a random point
-            FAULT.update(at=(seed + step) % 12 + 1, tick=0, fired=False,
+            at = (seed + step) % 14 + 1
+            FAULT.update(at="end" if at > 12 else at, tick=0, fired=False,
                          kind=(RuntimeError, KeyboardInterrupt)[(seed + step) % 2])
             before, keys = full_state(net), state_by_key(net)
             try:
