@@ -185,7 +185,8 @@ def test_transform_plugin_augments_replayed_exemplars():
                          TransformPlugin(RandomHorizontalFlip(p=1.0)), Spy()],
                 random_state=0, **_cnn_params())
     net.partial_fit(X[y < 2], y[y < 2])
-    memory = net.named_plugins_["replay"].storage_.X_
+    # a copy: inside a strategy the buffer updates its arrays in place (journaled for rollback)
+    memory = net.named_plugins_["replay"].storage_.X_.clone()
     seen.clear()
     net.partial_fit(X[y >= 2], y[y >= 2])
     replayed = torch.cat([b[8:] for b in seen])  # 8 current + 8 replayed per minibatch
