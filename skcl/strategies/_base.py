@@ -310,7 +310,10 @@ class BaseStrategy(
         if not first and classes is not None:
             self._check_same_classes(classes)
         Xt = self._validate_X(exp.X, reset=first)
-        y_arr = self._same_label_type(self._validate_y(exp.y, len(Xt)))
+        y_raw = np.asarray(exp.y)
+        if not first:  # a change of label type is named before any other check of y
+            y_raw = self._same_label_type(y_raw)
+        y_arr = self._validate_y(y_raw, len(Xt))
         t = self._validate_task_labels(exp, len(Xt))
         if not self.initialized_:
             self.initialize()
@@ -480,6 +483,8 @@ class BaseStrategy(
         if isinstance(X, Experience):
             y = X.y if y is None else y
         y = np.asarray(y)
+        if self.__sklearn_is_fitted__():
+            y = self._same_label_type(y)  # strings against integer classes: an error, not 0.0
         pred = self.predict(X, task_labels=task_labels)
         if len(pred) != len(y):
             raise ValueError(f"X has {len(pred)} samples but y has {len(y)}.")
