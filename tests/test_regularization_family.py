@@ -158,6 +158,37 @@ def test_ewc_penalty_value_and_grown_head():
     assert w.grad[:2].abs().sum() > 0
 
 
+@pytest.mark.parametrize("mixed_dtypes", [False, True])
+def test_ewc_penalty_gradient_is_lambda_fisher_times_distance(mixed_dtypes):
+    # Both code paths of the penalty: one flat vector (one dtype and device) and the
+    # per-parameter one (here forced by one float64 parameter).
+    train, _ = permuted_digits(3, random_state=0)
+    net = EWC(ewc_lambda=3.0, module__hidden_sizes=(8,), lr=0.1, random_state=0)
+    for exp in train:
+        net.partial_fit(exp)
+    plugin = net.named_plugins_["ewc"]
+    params = dict(net.module_.named_parameters())
+    if mixed_dtypes:
+        first = next(iter(params.values()))
+        first.data = first.data.double()
+        plugin._quad_cache = None
+    value, grads = 0.0, {}
+    for name, p in params.items():
+        pd = p.detach().double()
+        grads[name] = sum(3.0 * plugin.importances_[k][name].double()
+                          * (pd - plugin.saved_params_[k][name].double()) for k in (0, 1, 2))
+        value += sum(1.5 * float((plugin.importances_[k][name].double()
+                                  * (pd - plugin.saved_params_[k][name].double()) ** 2).sum())
+                     for k in (0, 1, 2))
+    net.module_.zero_grad()
+    pen = plugin.penalty(net, None, None, None)
+    pen.backward()
+    assert pen.item() == pytest.approx(value, rel=1e-4)
+    for name, p in params.items():
+        torch.testing.assert_close(p.grad.double(), grads[name], rtol=1e-4, atol=1e-7)
+    assert sum(float(g.abs().sum()) for g in grads.values()) > 0
+
+
 def test_ewc_online_accumulates_with_decay():
     train, _ = permuted_digits(3, random_state=0)
     kw = dict(ewc_lambda=1.0, module__hidden_sizes=(8,), lr=0.1, random_state=0)

@@ -83,8 +83,8 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256,
 class _QuadraticPenalty(torch.autograd.Function):
     """``sum_i ||sqrt(A_i) * (p_i - m_i)||^2`` over parameters, with fused (foreach) kernels.
 
-    One call per training step instead of a handful of small tensor operations
-    per parameter (their dispatch overhead dominated EWC's per-step cost).
+    The general path (parameters of several dtypes or devices): one call per
+    training step instead of a handful of small tensor operations per parameter.
     """
 
     @staticmethod
@@ -101,6 +101,38 @@ class _QuadraticPenalty(torch.autograd.Function):
         grads = torch._foreach_mul(list(ctx.saved_tensors), ctx.roots)  # A (p - m)
         torch._foreach_mul_(grads, 2.0 * grad_output)
         return (None, None, *grads)
+
+
+class _FlatQuadraticPenalty(torch.autograd.Function):
+    """``0.5 * sum(S * (theta - m) ** 2) + offset`` over the concatenated parameters.
+
+    The common path (one dtype, one device). On this small-minibatch workload a
+    step is bound by passes over parameter-sized memory, so the penalty makes as
+    few as it can: ``theta - m`` is written straight into one preallocated flat
+    vector (``diff``), ``S * diff`` is at once the gradient, and the value is a
+    dot product. ``S`` already holds the strength (``ewc_lambda * A``) and the
+    gradient goes back as views of that one vector, unscaled when the incoming
+    gradient is exactly 1 on the CPU (the usual ``loss.backward()``; no device
+    sync is needed to know it there).
+    """
+
+    @staticmethod
+    def forward(ctx, S, m_views, diff, diff_views, offset, *params):
+        for p, m_p, d_p in zip(params, m_views, diff_views, strict=True):
+            torch.sub(p.reshape(-1), m_p, out=d_p)
+        grad = S * diff  # d/dtheta of the penalty
+        ctx.save_for_backward(grad)
+        ctx.shapes = [p.shape for p in params]
+        return torch.add(offset, torch.dot(diff, grad), alpha=0.5)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (grad,) = ctx.saved_tensors
+        if grad_output.device.type != "cpu" or grad_output.item() != 1.0:
+            grad = grad * grad_output
+        sizes = [s.numel() for s in ctx.shapes]
+        return (None, None, None, None, None,
+                *(g.view(s) for g, s in zip(grad.split(sizes), ctx.shapes, strict=True)))
 
 
 class EWCPlugin(StrategyPlugin):
@@ -205,6 +237,7 @@ class EWCPlugin(StrategyPlugin):
                                        "it None in separate mode.", names, display, owner)
 
     def before_training_exp(self, strategy, experience) -> None:
+        self._quad_cache = None
         if not hasattr(self, "importances_"):
             self.importances_, self.saved_params_ = {}, {}
             self.online_importance_, self.online_params_ = {}, {}
@@ -245,35 +278,53 @@ class EWCPlugin(StrategyPlugin):
         self._penalty_cache = out
         return out
 
-    def _quadratic(self, params: dict) -> tuple[list, list, list, float] | None:
-        """Live parameters with ``sqrt(A)`` and ``m`` padded to their shapes (cached)."""
-        key = tuple((n, tuple(p.shape), p.dtype, p.device) for n, p in params.items())
+    def _quadratic(self, module) -> tuple | None:
+        """The penalised parameters with ``A`` and ``m`` padded to their shapes (cached).
+
+        Returns ``(params, args, flat)``: with ``flat`` true, ``args`` are
+        :class:`_FlatQuadraticPenalty`'s (the strength folded in, a work vector
+        for ``theta - m``); otherwise ``(sqrt(A), m, const)`` per parameter. The cache is dropped at
+        each experience's start (a growing model has changed shape by then).
+        """
         cached = getattr(self, "_quad_cache", None)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == self.ewc_lambda:
             return cached[1]
-        names, roots, means, const = [], [], [], 0.0
+        params = dict(module.named_parameters())
+        kept, As, means, const = [], [], [], 0.0
         for name, A, m, c in self._aggregate():
             p = params.get(name)
             if p is None:
                 continue
-            names.append(name)
-            roots.append(zero_pad(A, p.shape).to(p).sqrt())
+            kept.append(p)
+            As.append(zero_pad(A, p.shape).to(p))
             means.append(zero_pad(m, p.shape).to(p))
             const += c
-        out = None if not names else (names, roots, means, const)
-        self._quad_cache = (key, out)
+        out = None
+        if kept:
+            flat = len({(p.dtype, p.device) for p in kept}) == 1
+            if flat:  # the strength folded in: S = ewc_lambda * A
+                sizes = [p.numel() for p in kept]
+                diff = kept[0].new_empty(sum(sizes))
+                m_flat = torch.cat([m.reshape(-1) for m in means])
+                out = (kept, (torch.cat([a.reshape(-1) for a in As]).mul_(self.ewc_lambda),
+                              m_flat.split(sizes), diff, diff.split(sizes),
+                              m_flat.new_tensor(0.5 * self.ewc_lambda * const)), True)
+            else:
+                out = (kept, ([a.sqrt() for a in As], means, const), False)
+        self._quad_cache = (self.ewc_lambda, out)
         return out
 
     def penalty(self, strategy, y_pred, y_true, inputs):
         if self.ewc_lambda == 0 or not hasattr(self, "importances_"):
             return None
-        params = dict(strategy.module_.named_parameters())
-        quad = self._quadratic(params)
+        quad = self._quadratic(strategy.module_)
         if quad is None:
             return None
-        names, roots, means, const = quad
-        value = _QuadraticPenalty.apply(roots, means, *(params[n] for n in names))
-        return 0.5 * self.ewc_lambda * (value + const)
+        params, args, flat = quad
+        if flat:
+            return _FlatQuadraticPenalty.apply(*args, *params)
+        roots, means, const = args
+        return 0.5 * self.ewc_lambda * (_QuadraticPenalty.apply(roots, means, *params) + const)
 
     def after_training_exp(self, strategy, experience) -> None:
         self._penalty_cache = self._quad_cache = None
