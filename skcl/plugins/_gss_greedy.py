@@ -126,12 +126,14 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
         self.n_filled_ = 0
 
     # -- gradients -------------------------------------------------------------
-    def _stats(self, strategy, x, y, t, size: int):
+    def _stats(self, strategy, x, y, t, size: int, with_batch: bool = False):
         """Memory-subset gradients (K, P) and per-sample statistics of the scored batch.
 
         Returns ``(G, stats, rows)``: ``G`` the subsets' mean-loss gradients,
         ``stats`` a :class:`~skcl.utils._fisher.PerSampleGrads` over
-        ``[subsets; batch]`` and ``rows`` the batch's rows in it.
+        ``[subsets; batch]`` and ``rows`` the batch's rows in it. With
+        ``with_batch`` (the batch as large as a subset), ``G`` has one more
+        row, the batch's own mean-loss gradient, from the same batched product.
         """
         filled = self.n_filled_
         n_sub = max(1, min(self.mem_strength, filled // size)) if filled else 0
@@ -149,7 +151,9 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
         stats = PerSampleGrads(module, params, strategy.criterion_, xs, ys, **kwargs)
         groups = [torch.arange(i * size, (i + 1) * size) for i in range(n_sub)]
         rows = torch.arange(n_sub * size, len(xs))
-        G = stats.group_sums(groups) / size if n_sub else None
+        if with_batch:
+            groups.append(rows)
+        G = stats.group_sums(groups) / size if groups else None
         return G, stats, rows
 
     def _update_memory(self, strategy, x, y, t) -> None:
@@ -169,8 +173,8 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
             self.scores_[sl] = scores.to(self.scores_.dtype)
             self.n_filled_ += k
             return
-        G, stats, rows = self._stats(strategy, x, y, t, n_b)
-        g_batch = stats.group_sums([rows]) / n_b  # the scored batch's mean-loss gradient
+        G, stats, rows = self._stats(strategy, x, y, t, n_b, with_batch=True)
+        G, g_batch = G[:-1], G[-1:]  # the subsets', and the scored batch's mean-loss gradient
         batch_sim = float(_max_cos(g_batch @ G.T, (g_batch * g_batch).sum(1), G.norm(dim=1))[0])
         if batch_sim >= 0:
             return
