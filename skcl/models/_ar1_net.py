@@ -10,8 +10,11 @@ from torch import nn
 
 from skcl.models._batch_renorm import BatchRenorm1d, BatchRenorm2d
 from skcl.models._dynamic import IncrementalClassifier
+from skcl.models._mlp import FlatInput
 
 __all__ = ["AR1Net"]
+
+_FLAT_INPUT = FlatInput()  # stateless: shared, not a registered submodule
 
 
 class AR1Net(nn.Module):
@@ -30,8 +33,11 @@ class AR1Net(nn.Module):
     in_features : int
         Flat input size; strategies fill it in from the data.
     image_shape : tuple of int, default=None
-        (channels, height, width). ``None``: one channel, square images of
-        ``in_features`` pixels (64 -> 8x8 digits, 784 -> 28x28 (Fashion-)MNIST).
+        (channels, height, width), any size (a side of 1 is not pooled).
+        ``None``: one channel, square images of ``in_features`` pixels
+        (64 -> 8x8 digits, 784 -> 28x28 (Fashion-)MNIST);
+        :class:`~skcl.strategies.AR1` passes the shape of image inputs.
+        ``uint8`` inputs are scaled to ``[0, 1]`` (as by the MLP).
     n_classes : int, default=2
         Initial output units (the head grows).
     channels : sequence of int, default=(16, 32)
@@ -65,9 +71,13 @@ class AR1Net(nn.Module):
         self.image_shape = (c, h, w)
         layers: list[nn.Module] = [nn.Unflatten(1, (c, h, w))]
         for ch in channels:
+            # halve each side that still can be halved: a side of 1 is kept (pooling it to 0
+            # would leave no features), so any image size works; 8x8 and 28x28 images get
+            # the usual 2x2 pooling
+            kh, kw = (2 if h >= 2 else 1), (2 if w >= 2 else 1)
             layers += [nn.Conv2d(c, ch, 3, padding=1, bias=False), BatchRenorm2d(ch), nn.ReLU(),
-                       nn.MaxPool2d(2)]
-            c, h, w = ch, h // 2, w // 2
+                       nn.MaxPool2d(2) if (kh, kw) == (2, 2) else nn.MaxPool2d((kh, kw))]
+            c, h, w = ch, h // kh, w // kw
         layers.append(nn.Flatten())
         self.lat_features = nn.Sequential(*layers)
         self.end_features = nn.Sequential(
@@ -76,7 +86,8 @@ class AR1Net(nn.Module):
 
     def get_features(self, x: torch.Tensor) -> torch.Tensor:
         """Input of the classifier."""
-        return self.end_features(self.lat_features(x.reshape(len(x), -1)))
+        # flat rows, uint8 pixels scaled to [0, 1], as the MLP takes them
+        return self.end_features(self.lat_features(_FLAT_INPUT(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.get_features(x))

@@ -7,8 +7,11 @@ import torch
 from torch import nn
 
 from skcl.models._dynamic import DynamicModule, MultiHeadClassifier, MultiTaskModule
+from skcl.models._mlp import FlatInput
 
 __all__ = ["PNN", "PNNColumn", "LinearAdapter", "MLPAdapter"]
+
+_FLAT_INPUT = FlatInput()  # stateless: shared by every PNN, not a registered submodule
 
 
 class LinearAdapter(nn.Module):
@@ -174,7 +177,9 @@ class PNN(MultiTaskModule, DynamicModule):
         return hs[column]
 
     def forward(self, x: torch.Tensor, task_labels: torch.Tensor | int = 0) -> torch.Tensor:
-        x = x.reshape(len(x), -1)
+        # as the MLP: any trailing shape is flattened and uint8 pixels scaled to [0, 1]
+        # (image streams and lazy data keep uint8 in memory; the first Linear needs floats)
+        x = _FLAT_INPUT(x)
         if isinstance(task_labels, int):
             task_labels = torch.full((len(x),), task_labels, dtype=torch.long)
         task_labels = task_labels.to(x.device)

@@ -11,6 +11,7 @@ from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import (
     experience_data,
     flat_grad,
+    in_memory,
     memory_gradient,
     random_subset,
     trainable_parameters,
@@ -109,6 +110,9 @@ class AGEMPlugin(StrategyPlugin):
         self.reference_grad_ = None
 
     def after_training_exp(self, strategy, experience) -> None:
-        new = random_subset(experience_data(strategy), self.patterns_per_experience, self.rng_)
+        # read into a tensor (lazy input stays on disk otherwise): every step samples the
+        # memory, which is small
+        new = in_memory(
+            random_subset(experience_data(strategy), self.patterns_per_experience, self.rng_))
         self.memory_ = new if self.memory_ is None else self.memory_.concat(new)
         self.reference_grad_ = None

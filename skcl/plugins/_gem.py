@@ -13,6 +13,7 @@ from skcl.plugins._base import StrategyPlugin
 from skcl.plugins._utils import (
     experience_data,
     flat_grad,
+    in_memory,
     memory_gradient,
     random_subset,
     trainable_parameters,
@@ -164,6 +165,9 @@ class GEMPlugin(StrategyPlugin):
 
     def after_training_exp(self, strategy, experience) -> None:
         data = experience_data(strategy)
-        self.memories_.append(random_subset(data, self.patterns_per_experience, self.rng_))
+        # read into a tensor (lazy input stays on disk otherwise): each step reads every
+        # memory, and the batched path concatenates them with torch.cat
+        self.memories_.append(
+            in_memory(random_subset(data, self.patterns_per_experience, self.rng_)))
         self.memory_grads_ = None
 

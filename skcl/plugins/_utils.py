@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from skcl.utils import LazyX, TrainData
+
 if TYPE_CHECKING:  # pragma: no cover
     from skcl.strategies import BaseStrategy
-    from skcl.utils._data import TrainData
 
 __all__ = [
     "frozen_copy",
@@ -30,6 +31,7 @@ __all__ = [
     "zero_pad",
     "coefficient_at",
     "random_subset",
+    "in_memory",
     "experience_data",
 ]
 
@@ -135,6 +137,18 @@ def random_subset(data: TrainData, n: int, rng: np.random.Generator) -> TrainDat
     """A uniform random subset of ``min(n, len(data))`` samples (drawn with ``rng``)."""
     idx = rng.permutation(len(data))[:n]
     return data.subset(np.sort(idx))
+
+
+def in_memory(data: TrainData) -> TrainData:
+    """``data`` with its samples read into a tensor (lazy data: a memmap, a dataset).
+
+    For small memories that every training step reads whole (GEM, A-GEM):
+    tensors work with every torch operation (``torch.cat``...) and are read
+    from disk once, not at every step. In-memory data is returned as is.
+    """
+    if not isinstance(data.X, LazyX):
+        return data
+    return TrainData(data.X.to("cpu"), data.y, data.task_labels)
 
 
 def experience_data(strategy: BaseStrategy) -> TrainData:

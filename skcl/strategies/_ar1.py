@@ -28,11 +28,13 @@ class AR1(BaseStrategy):
     """AR1* with latent replay: CWR* output weights, latent replay, batch renormalization.
 
     The network (default :class:`~skcl.models.AR1Net`, a small CNN with
-    :class:`~skcl.models.BatchRenorm2d` layers for 28x28 or 8x8 gray images;
-    any module with named layers works) is split at ``latent_layer_name``:
-    the layers up to it train on the first experience only, the ones above
-    keep training on every experience with ``inc_lr``, on minibatches that
-    mix current samples with replayed latent activations (see
+    :class:`~skcl.models.BatchRenorm2d` layers, sized from the data: images
+    ``(channels, height, width)`` of any size, or flat rows of a square gray
+    image such as 8x8 digits or 28x28 MNIST; any module with named layers
+    works) is split at ``latent_layer_name``: the layers up to it train on
+    the first experience only, the ones above keep training on every
+    experience with ``inc_lr``, on minibatches that mix current samples with
+    replayed latent activations (see
     :class:`~skcl.plugins.LatentReplayPlugin`); the output layer is handled by CWR*
     (:class:`~skcl.plugins.CWRStarPlugin`, without freezing), whose
     per-class counts include the memory's. SGD with ``momentum`` and ``l2``
@@ -137,10 +139,27 @@ class AR1(BaseStrategy):
             if "in_features" not in kwargs:
                 if not hasattr(self, "n_features_in_"):
                     raise ValueError("The module needs in_features: call partial_fit/fit first.")
-                kwargs["in_features"] = int(self.n_features_in_)
+                # every trailing dimension: images of shape (c, h, w) are fed flat
+                kwargs["in_features"] = self._module_in_features()
+                if "image_shape" not in kwargs:
+                    kwargs["image_shape"] = self._ar1_image_shape()
             self.module_ = self.initialized_instance(AR1Net, kwargs)
             return self
         return super().initialize_module()
+
+    def _ar1_image_shape(self) -> tuple[int, int, int] | None:
+        """The (channels, height, width) of image inputs for AR1Net; None for flat rows."""
+        shape = tuple(getattr(self, "input_shape_", None) or (self.n_features_in_,))
+        if len(shape) == 1:
+            return None  # AR1Net reads flat rows as a square gray image (or names the problem)
+        if len(shape) == 2:
+            return (1, *shape)  # (height, width): one channel
+        if len(shape) == 3:
+            return shape
+        raise ValueError(
+            f"AR1's default network (AR1Net) takes images of shape (channels, height, width), "
+            f"(height, width) or flat rows; X has samples of shape {shape}. Pass a module for "
+            "such inputs, or reshape them.")
 
     def get_params_for_optimizer(self, prefix, named_parameters):
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)

@@ -102,7 +102,8 @@ class CoPE(BaseStrategy):
                     raise ValueError(
                         "The module needs in_features: call partial_fit/fit with data first, "
                         "or set module__in_features.")
-                kwargs["in_features"] = int(self.n_features_in_)
+                # every trailing dimension (images of shape (c, h, w) too): the MLP flattens
+                kwargs["in_features"] = self._module_in_features()
             module = self.initialized_instance(MLP, kwargs)
             if not module.multi_head:
                 module.classifier = _EmbeddingHead(module.feature_size, self.p_size)

@@ -73,7 +73,8 @@ class PNNStrategy(BaseStrategy):
         if isinstance(module, type) and "in_features" not in kwargs:
             if not hasattr(self, "n_features_in_"):
                 raise ValueError("The module needs in_features: call partial_fit/fit first.")
-            kwargs["in_features"] = int(np.prod(self.n_features_in_))
+            # every trailing dimension (images of shape (c, h, w) too): the PNN flattens
+            kwargs["in_features"] = self._module_in_features()
         self.module_ = self.initialized_instance(module, kwargs)
         if not isinstance(self.module_, PNN):
             raise TypeError(f"PNNStrategy needs a skcl.models.PNN module; got "
