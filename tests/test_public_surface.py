@@ -7,8 +7,10 @@ import skcl.strategies
 from skcl.plugins import StrategyPlugin
 from skcl.strategies import BaseStrategy
 
-#: Public names of skcl.plugins that are not plugins: the hook contract and SCR's default view.
-PLUGINS_NON_PLUGIN = {"HOOKS", "StrategyProtocol", "PROTOCOL_ATTRIBUTES", "FeatureNoise"}
+#: Public names of skcl.plugins that are not plugins: the hook contract (with the closed-form
+#: penalty a hook may return) and SCR's default view.
+PLUGINS_NON_PLUGIN = {"HOOKS", "StrategyProtocol", "PROTOCOL_ATTRIBUTES", "FeatureNoise",
+                      "ClosedFormPenalty"}
 #: Public names of skcl.strategies that are not strategies: the Accelerate mixin and its table.
 STRATEGIES_NON_STRATEGY = {"AccelerateMixin", "DATA_PARALLEL_COMPATIBLE"}
 

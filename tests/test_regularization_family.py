@@ -149,7 +149,7 @@ def test_ewc_penalty_value_and_grown_head():
         p = p[tuple(slice(0, s) for s in f.shape)]
         expected += float((f * (p - anchor[name]) ** 2).sum())
     expected *= 0.5 * 3.0
-    pen = plugin.penalty(net, None, None, None)
+    pen = plugin.penalty(net, None, None, None).as_autograd()
     assert pen.item() == pytest.approx(expected, rel=1e-5)
     assert expected > 0
     net.module_.zero_grad()
@@ -182,8 +182,9 @@ def test_ewc_penalty_gradient_is_lambda_fisher_times_distance(mixed_dtypes):
                      for k in (0, 1, 2))
     net.module_.zero_grad()
     pen = plugin.penalty(net, None, None, None)
-    pen.backward()
-    assert pen.item() == pytest.approx(value, rel=1e-4)
+    assert pen.value.item() == pytest.approx(value, rel=1e-4)
+    assert not pen.value.requires_grad
+    pen.add_to_grads()  # what a training step does after its backward pass
     for name, p in params.items():
         torch.testing.assert_close(p.grad.double(), grads[name], rtol=1e-4, atol=1e-7)
     assert sum(float(g.abs().sum()) for g in grads.values()) > 0
@@ -537,3 +538,40 @@ def test_cope_beats_naive_on_online_stream():
     naive = _final_avg(Naive(**kw), online, test)
     cope = _final_avg(CoPE(p_size=64, **kw), online, test)
     assert cope > naive + 0.3
+
+
+def test_closed_form_penalty_trains_like_the_differentiated_penalty():
+    # EWC gives its gradient in closed form (added after the backward pass); a data-parallel
+    # strategy differentiates the same term with the loss instead. Same training either way,
+    # and the recorded loss includes the penalty.
+    train, _ = permuted_digits(3, random_state=0)
+    kw = dict(ewc_lambda=50.0, module__hidden_sizes=(16,), lr=0.05, max_epochs=2,
+              random_state=0)
+    closed, differentiated = EWC(**kw), EWC(**kw)
+    differentiated._differentiate_closed_form_penalties = True
+    for exp in train:
+        closed.partial_fit(exp)
+        differentiated.partial_fit(exp)
+    for (name, a), (_, b) in zip(closed.module_.state_dict().items(),
+                                 differentiated.module_.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    losses = closed.history[:, "train_loss"]
+    torch.testing.assert_close(torch.tensor(losses),
+                               torch.tensor(differentiated.history[:, "train_loss"]))
+    naive = EWC(**{**kw, "ewc_lambda": 0.0})
+    for exp in train:
+        naive.partial_fit(exp)
+    assert losses[-1] > naive.history[-1, "train_loss"]  # the penalty is in the loss
+
+
+def test_ewc_lambda_changed_between_experiences_scales_the_penalty_once():
+    train, _ = permuted_digits(2, random_state=0)
+    net = EWC(ewc_lambda=2.0, module__hidden_sizes=(8,), lr=0.1, random_state=0)
+    net.partial_fit(train[0])
+    net.partial_fit(train[1])
+    plugin = net.named_plugins_["ewc"]
+    first = float(plugin.penalty(net, None, None, None).value)
+    for lam in (6.0, 2.0):  # the cached Fisher is not rescaled in place
+        plugin.set_params(ewc_lambda=lam)
+        assert float(plugin.penalty(net, None, None, None).value) == pytest.approx(
+            first * lam / 2.0, rel=1e-6)

@@ -6,7 +6,7 @@ importable from the plugin's own module (``skcl.plugins._er_ace``, ...).
 """
 
 from skcl.plugins._agem import AGEMPlugin
-from skcl.plugins._base import HOOKS, StrategyPlugin
+from skcl.plugins._base import HOOKS, ClosedFormPenalty, StrategyPlugin
 from skcl.plugins._bic import BiCPlugin
 from skcl.plugins._cope import CoPEPlugin
 from skcl.plugins._cumulative import CumulativePlugin
@@ -34,6 +34,7 @@ from skcl.plugins._transform import TransformPlugin
 __all__ = [
     "AGEMPlugin",
     "BiCPlugin",
+    "ClosedFormPenalty",
     "CoPEPlugin",
     "CumulativePlugin",
     "CWRStarPlugin",

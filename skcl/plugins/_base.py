@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 
 if TYPE_CHECKING:  # pragma: no cover
-    import torch
-
     from skcl.benchmarks import Experience
     from skcl.strategies import BaseStrategy
     from skcl.utils._data import TrainData
 
-__all__ = ["StrategyPlugin", "HOOKS"]
+__all__ = ["StrategyPlugin", "HOOKS", "ClosedFormPenalty"]
 
 # The hooks, in the order a strategy calls them for one experience (Avalanche's
 # order, in skorch's spelling). Every hook is a no-op here.
@@ -34,6 +33,49 @@ HOOKS = (
     "after_training_exp",
     "adapt_eval_output",
 )
+
+
+class ClosedFormPenalty(NamedTuple):
+    """A penalty given with its gradient (what :meth:`StrategyPlugin.penalty` may return).
+
+    ``value`` (a 0-dim tensor outside the autograd graph) is added to the
+    training loss, so the loss the strategy records includes it; ``grads``
+    (one tensor per parameter of ``params``, same shapes) are added to those
+    parameters' ``.grad`` right after the backward pass (after a gradient
+    scaler's unscaling, before any ``after_backward`` hook). A penalty whose
+    gradient is known in closed form (EWC's ``lambda F (theta - theta*)``)
+    then costs its arithmetic only: no autograd nodes, no extra gradient sum
+    per parameter. Strategies that must differentiate the whole loss
+    (data-parallel training, where the backward pass averages gradients over
+    processes) use :meth:`as_autograd` instead.
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> term = ClosedFormPenalty(value=(w.detach() ** 2).sum(), params=[w],
+    ...                          grads=[2 * w.detach()])
+    >>> term.as_autograd().backward()
+    >>> w.grad.tolist()
+    [2.0, -4.0]
+    """
+
+    value: torch.Tensor
+    params: Sequence[torch.Tensor]
+    grads: Sequence[torch.Tensor]
+
+    def as_autograd(self) -> torch.Tensor:
+        """The same value as a differentiable tensor whose gradient is ``grads``."""
+        surrogate = sum((p * g.detach()).sum() for p, g in
+                        zip(self.params, self.grads, strict=True))
+        return self.value.detach() + (surrogate - surrogate.detach())  # + exactly 0
+
+    def add_to_grads(self) -> None:
+        """Add ``grads`` to the parameters' ``.grad`` (created where missing)."""
+        missing = [p for p in self.params if p.grad is None]
+        for p in missing:
+            p.grad = torch.zeros_like(p)
+        torch._foreach_add_([p.grad for p in self.params], list(self.grads))
 
 
 class StrategyPlugin(BaseEstimator):
@@ -65,8 +107,9 @@ class StrategyPlugin(BaseEstimator):
         The training forward pass is done: see the outputs (metrics, logging).
     ``compute_loss(strategy, y_pred, y_true, inputs) -> Tensor or None``
         Replace the criterion (the first plugin returning a tensor wins).
-    ``penalty(strategy, y_pred, y_true, inputs) -> Tensor or None``
-        A term added to the training loss (EWC, SI, LwF, ...).
+    ``penalty(strategy, y_pred, y_true, inputs) -> Tensor, ClosedFormPenalty or None``
+        A term added to the training loss (EWC, SI, LwF, ...); a
+        :class:`ClosedFormPenalty` gives its gradient itself (EWC).
     ``after_backward(strategy)``
         Gradients are computed, the optimizer has not stepped yet.
     ``after_training_iteration(strategy, batch)``
@@ -152,7 +195,7 @@ class StrategyPlugin(BaseEstimator):
         return None
 
     def penalty(self, strategy: BaseStrategy, y_pred: torch.Tensor, y_true: torch.Tensor,
-                inputs: dict) -> torch.Tensor | None:
+                inputs: dict) -> torch.Tensor | ClosedFormPenalty | None:
         return None
 
     def after_backward(self, strategy: BaseStrategy) -> None:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from skcl.plugins._base import StrategyPlugin
+from skcl.plugins._base import ClosedFormPenalty, StrategyPlugin
 from skcl.plugins._utils import (
     experience_data,
     trainable_parameters,
@@ -78,61 +78,6 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256,
             for n, s_ in zip(names, sq, strict=True):
                 out[n] += s_
     return {n: f / n_total for n, f in out.items()}
-
-
-class _QuadraticPenalty(torch.autograd.Function):
-    """``sum_i ||sqrt(A_i) * (p_i - m_i)||^2`` over parameters, with fused (foreach) kernels.
-
-    The general path (parameters of several dtypes or devices): one call per
-    training step instead of a handful of small tensor operations per parameter.
-    """
-
-    @staticmethod
-    def forward(ctx, roots, means, *params):
-        diffs = torch._foreach_sub(list(params), means)
-        scaled = torch._foreach_mul(diffs, roots)  # sqrt(A) (p - m)
-        norms = torch._foreach_norm(scaled)
-        ctx.save_for_backward(*scaled)
-        ctx.roots = roots
-        return torch.stack(norms).square().sum()
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        grads = torch._foreach_mul(list(ctx.saved_tensors), ctx.roots)  # A (p - m)
-        torch._foreach_mul_(grads, 2.0 * grad_output)
-        return (None, None, *grads)
-
-
-class _FlatQuadraticPenalty(torch.autograd.Function):
-    """``0.5 * sum(S * (theta - m) ** 2) + offset`` over the concatenated parameters.
-
-    The common path (one dtype, one device). On this small-minibatch workload a
-    step is bound by passes over parameter-sized memory, so the penalty makes as
-    few as it can: ``theta - m`` is written straight into one preallocated flat
-    vector (``diff``), ``S * diff`` is at once the gradient, and the value is a
-    dot product. ``S`` already holds the strength (``ewc_lambda * A``) and the
-    gradient goes back as views of that one vector, unscaled when the incoming
-    gradient is exactly 1 on the CPU (the usual ``loss.backward()``; no device
-    sync is needed to know it there).
-    """
-
-    @staticmethod
-    def forward(ctx, S, m_views, diff, diff_views, offset, *params):
-        for p, m_p, d_p in zip(params, m_views, diff_views, strict=True):
-            torch.sub(p.reshape(-1), m_p, out=d_p)
-        grad = S * diff  # d/dtheta of the penalty
-        ctx.save_for_backward(grad)
-        ctx.shapes = [p.shape for p in params]
-        return torch.add(offset, torch.dot(diff, grad), alpha=0.5)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (grad,) = ctx.saved_tensors
-        if grad_output.device.type != "cpu" or grad_output.item() != 1.0:
-            grad = grad * grad_output
-        sizes = [s.numel() for s in ctx.shapes]
-        return (None, None, None, None, None,
-                *(g.view(s) for g, s in zip(grad.split(sizes), ctx.shapes, strict=True)))
 
 
 class EWCPlugin(StrategyPlugin):
@@ -279,52 +224,73 @@ class EWCPlugin(StrategyPlugin):
         return out
 
     def _quadratic(self, module) -> tuple | None:
-        """The penalised parameters with ``A`` and ``m`` padded to their shapes (cached).
+        """The penalised parameters with ``S = ewc_lambda * A`` and ``m`` (cached).
 
-        Returns ``(params, args, flat)``: with ``flat`` true, ``args`` are
-        :class:`_FlatQuadraticPenalty`'s (the strength folded in, a work vector
-        for ``theta - m``); otherwise ``(sqrt(A), m, const)`` per parameter. The cache is dropped at
-        each experience's start (a growing model has changed shape by then).
+        Returns ``(params, S, m, offset, diff)``. When the parameters share one
+        dtype and device (the common case), ``S`` is one vector over the
+        concatenated parameters, ``m`` its per-parameter views and ``diff`` a
+        preallocated work vector for ``theta - m`` (with its views): on a
+        small-minibatch workload a step is bound by passes over parameter-sized
+        memory, and on the CPU each ``_foreach`` op is a loop of per-tensor
+        kernels. Otherwise they are lists per parameter and ``diff`` is None.
+        The cache is dropped at each experience's start (a growing model has
+        changed shape by then) and when ``ewc_lambda`` changes.
         """
         cached = getattr(self, "_quad_cache", None)
         if cached is not None and cached[0] == self.ewc_lambda:
             return cached[1]
         params = dict(module.named_parameters())
-        kept, As, means, const = [], [], [], 0.0
+        kept, strengths, means, const = [], [], [], 0.0
         for name, A, m, c in self._aggregate():
             p = params.get(name)
             if p is None:
                 continue
             kept.append(p)
-            As.append(zero_pad(A, p.shape).to(p))
+            strengths.append(zero_pad(A, p.shape).to(p) * self.ewc_lambda)  # A stays cached
             means.append(zero_pad(m, p.shape).to(p))
             const += c
         out = None
         if kept:
-            flat = len({(p.dtype, p.device) for p in kept}) == 1
-            if flat:  # the strength folded in: S = ewc_lambda * A
+            offset = 0.5 * self.ewc_lambda * const
+            if len({(p.dtype, p.device) for p in kept}) == 1:
                 sizes = [p.numel() for p in kept]
                 diff = kept[0].new_empty(sum(sizes))
                 m_flat = torch.cat([m.reshape(-1) for m in means])
-                out = (kept, (torch.cat([a.reshape(-1) for a in As]).mul_(self.ewc_lambda),
-                              m_flat.split(sizes), diff, diff.split(sizes),
-                              m_flat.new_tensor(0.5 * self.ewc_lambda * const)), True)
+                out = (kept, torch.cat([s_.reshape(-1) for s_ in strengths]),
+                       m_flat.split(sizes), offset, (diff, diff.split(sizes)))
             else:
-                out = (kept, ([a.sqrt() for a in As], means, const), False)
+                out = (kept, strengths, means, offset, None)
         self._quad_cache = (self.ewc_lambda, out)
         return out
 
     def penalty(self, strategy, y_pred, y_true, inputs):
+        """``(ewc_lambda / 2) sum_k F_k (theta - theta*_k)^2`` with its gradient in closed form.
+
+        The gradient ``ewc_lambda * sum_k F_k (theta - theta*_k)`` comes from the
+        same difference vector as the value (:class:`ClosedFormPenalty`).
+        """
         if self.ewc_lambda == 0 or not hasattr(self, "importances_"):
             return None
         quad = self._quadratic(strategy.module_)
         if quad is None:
             return None
-        params, args, flat = quad
-        if flat:
-            return _FlatQuadraticPenalty.apply(*args, *params)
-        roots, means, const = args
-        return 0.5 * self.ewc_lambda * (_QuadraticPenalty.apply(roots, means, *params) + const)
+        params, S, m, offset, diff = quad
+        with torch.no_grad():
+            if diff is None:
+                diffs = torch._foreach_sub(params, m)
+                grads = torch._foreach_mul(diffs, S)
+                value = sum(torch.dot(d.reshape(-1), g.reshape(-1))
+                            for d, g in zip(diffs, grads, strict=True))
+            else:
+                diff, diff_views = diff
+                for p, m_p, d_p in zip(params, m, diff_views, strict=True):
+                    torch.sub(p.reshape(-1), m_p, out=d_p)  # theta - m, in the work vector
+                flat = S * diff  # fresh each step: the gradients are views of it
+                value = torch.dot(diff, flat)
+                grads = [g.view(p.shape) for g, p in
+                         zip(flat.split([p.numel() for p in params]), params, strict=True)]
+            value = value * 0.5 + offset
+        return ClosedFormPenalty(value=value, params=params, grads=grads)
 
     def after_training_exp(self, strategy, experience) -> None:
         self._penalty_cache = self._quad_cache = None

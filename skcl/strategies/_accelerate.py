@@ -112,6 +112,9 @@ class AccelerateMixin(_SkorchAccelerateMixin):
     True
     """
 
+    # the backward pass averages gradients over processes: penalties go through it
+    _differentiate_closed_form_penalties = True
+
     def initialize(self):
         # skcl's initialize (parameter checks, seeding, plugins; skorch's mixin replaces it
         # with its own), then the wrapping

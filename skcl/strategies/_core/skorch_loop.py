@@ -13,6 +13,7 @@ from skorch.utils import TeeGenerator
 from torch.utils.data import DataLoader
 
 from skcl.exceptions import DivergenceError
+from skcl.plugins._base import ClosedFormPenalty
 from skcl.transforms import apply_transform
 from skcl.utils import (
     BatchIterator,
@@ -52,6 +53,13 @@ class SkorchLoop:
 
     The skorch seams of the training loop; every use of a
     skorch private lives here."""
+
+    #: Closed-form penalties (:class:`~skcl.plugins.ClosedFormPenalty`) of the current
+    #: loss, their gradients added after its backward pass.
+    _pending_penalty_grads: list | None = None
+    #: Differentiate closed-form penalties with the loss instead (data-parallel training:
+    #: the backward pass is where gradients are averaged over processes).
+    _differentiate_closed_form_penalties: bool = False
 
     @property
     def _default_callbacks(self):
@@ -192,6 +200,9 @@ class SkorchLoop:
             for optimizer in self._optimizers_list():
                 # plugins (GEM, A-GEM, EWC, ...) see true gradients, not scaled ones
                 scaler.unscale_(optimizer)
+        terms, self._pending_penalty_grads = self._pending_penalty_grads, None
+        for term in terms or ():
+            term.add_to_grads()
         return {"loss": loss, "y_pred": y_pred}
 
     def _backward(self, loss: torch.Tensor) -> None:
@@ -267,10 +278,20 @@ class SkorchLoop:
             else:
                 loss = super().get_loss(y_pred, y_true, X=X, training=training)
         if training:
+            self._pending_penalty_grads = None  # those of this loss only
             for plugin in self.plugin_hooks_["penalty"]:
                 term = plugin.penalty(self, y_pred, y_true, X)
-                if term is not None:
-                    loss = loss + term
+                if term is None:
+                    continue
+                if isinstance(term, ClosedFormPenalty):
+                    if not self._differentiate_closed_form_penalties:
+                        # the value now, the gradient added after the backward pass
+                        loss = loss + term.value
+                        self._pending_penalty_grads = [
+                            *(self._pending_penalty_grads or ()), term]
+                        continue
+                    term = term.as_autograd()
+                loss = loss + term
         return loss
 
     def on_grad_computed(self, net, named_parameters, X=None, y=None, training=False, **kwargs):
