@@ -10,10 +10,11 @@ epochs (5) as ``benchmarks/fidelity.py --speed``:
 - ``EWC``: the penalty's closed-form gradient ``lambda F (theta - theta*)`` added
   to ``.grad`` after the backward pass, the value ``lambda/2 sum F (theta -
   theta*)^2`` from the same difference vector (one merged Fisher and anchor for
-  all past experiences), and the Fisher of each experience from squared
-  minibatch gradients (one backward pass per minibatch, cheaper than the
-  paper's per-sample Fisher skcl computes); also the usual autograd form (the
-  penalty added to the loss, one term per parameter and past experience).
+  all past experiences), and the Fisher of each experience from the squared
+  gradients of 256-sample chunks (one forward/backward pass over the
+  experience: the fewest passes, though not the paper's per-sample Fisher
+  skcl computes); also the usual autograd form (the penalty added to the
+  loss, one term per parameter and past experience).
 - ``GEM``: before each step, the gradient of the loss on each past
   experience's 250 stored patterns (one forward/backward per memory, as the
   authors and Avalanche do), then the projection
@@ -124,11 +125,11 @@ def naive(stream, seed: int = 0, ewc: str | None = None, gem: bool = False,
                         p.grad.copy_(new.view_as(p))
             opt.step()
             loss.item()
-        if ewc:  # Fisher from squared minibatch gradients, then the anchor
+        if ewc:  # Fisher from squared gradients of 256-sample chunks (the fewest passes)
             fisher = [torch.zeros_like(p) for p in params]
-            for i in range(0, len(X), BATCH):
+            for i in range(0, len(X), 256):
                 opt.zero_grad()
-                F.cross_entropy(net(X[i:i + BATCH]), y[i:i + BATCH]).backward()
+                F.cross_entropy(net(X[i:i + 256]), y[i:i + 256]).backward()
                 for f, p in zip(fisher, params, strict=True):
                     f += p.grad ** 2
             anchor = [p.detach().clone() for p in params]
