@@ -21,8 +21,14 @@ the buffers). Then the issue's targets, each marked held or not.
         [--train-per-class 1000] [--test-per-class 500] [--methods ...] [--skip-online]
     python benchmarks/modern_rehearsal.py --cost-only --repeats 3 --methods Replay DER DER++ \
         ER-ACE MIR     # timing only: lockstep repeats on seed 0, min of repeats
+        [--clock cpu]  # process time instead of wall time (a shared machine)
+        # method "ER": the online-rehearsal base with plain cross-entropy, its memory
+        # updated during training like DER's (ratios are printed over Replay and over ER)
     python benchmarks/modern_rehearsal.py --cifar10 PATH [--seeds 10] [--nf 64]
         # Seq-CIFAR-10 with ResNet-18: Replay, DER, DER++ beside the DER paper's Table 2
+    python benchmarks/modern_rehearsal.py --protocol der-paper --seeds 5 [--buffers 200 500]
+        # the DER paper's Seq-MNIST protocol on split Fashion-MNIST (see der_paper)
+    python benchmarks/modern_rehearsal.py --floor   # hand-written DER++ / ER step ratio
 
 ``--train-per-class`` subsamples the 6000 training images of each class (the full set
 is ``--train-per-class 6000``).
@@ -40,7 +46,8 @@ import torch
 
 from skcl.buffers import ReservoirSamplingBuffer
 from skcl.default_run import COMMON
-from skcl.strategies import DER, ERACE, MIR, SCR, BiC, DERPlusPlus, Replay
+from skcl.plugins import OnlineRehearsalPlugin
+from skcl.strategies import DER, ERACE, MIR, SCR, BiC, DERPlusPlus, Naive, Replay
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -88,6 +95,9 @@ def make(name: str, mem: int, seed: int, online: bool):
     return {
         "Replay": lambda: Replay(mem_size=mem, batch_size_mem=bs_mem,
                                  storage_policy=ReservoirSamplingBuffer(mem), **common),
+        # ER: the online-rehearsal base with plain cross-entropy (memory updated during
+        # training every 8 steps, like DER's): the same schedule as DER / ER-ACE / MIR
+        "ER": lambda: Naive(plugins=[ERPlugin(mem_size=mem, batch_size_mem=bs_mem)], **common),
         "DER": lambda: DER(mem_size=mem, batch_size_mem=bs_mem, alpha=ALPHA, **common),
         "DER++": lambda: DERPlusPlus(mem_size=mem, batch_size_mem=bs_mem, alpha=ALPHA,
                                      beta=BETA, **common),
@@ -98,6 +108,10 @@ def make(name: str, mem: int, seed: int, online: bool):
     }[name]()
 
 
+CLOCK = time.perf_counter  # --clock cpu: time.process_time (one thread: CPU time, which
+# other jobs on a shared machine disturb less than wall time)
+
+
 def run(net, train, test, online: bool):
     classes = np.arange(10)
     elapsed, first = 0.0, True
@@ -105,9 +119,9 @@ def run(net, train, test, online: bool):
         pieces = [(X[i:i + 10], y[i:i + 10]) for i in range(0, len(X), 10)] if online else [
             (X, y)]
         for Xp, yp in pieces:
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             net.partial_fit(Xp, yp, classes=classes if first else None)
-            elapsed += time.perf_counter() - t0
+            elapsed += CLOCK() - t0
             first = False
     return float(np.mean([net.score(Xt, yt) for Xt, yt in test])), elapsed
 
@@ -151,16 +165,17 @@ def cost(data, args, online: bool) -> dict:
                 _, t = run(make(name, mem, 0, online), train, test, online)
                 res.setdefault((name, mem), []).append((np.nan, t))
     kind = "online" if online else "offline"
-    print(f"\n{kind} cost: min of {args.repeats} lockstep repeats (seed 0), time / Replay")
-    print("| method | " + " | ".join(f"buffer {m}: time (s) | time / Replay"
-                                    for m in args.buffers) + " |")
-    print("| --- |" + " --- | --- |" * len(args.buffers))
+    base = [b for b in ("Replay", "ER") if b in args.methods]
+    print(f"\n{kind} cost: min of {args.repeats} lockstep repeats (seed 0)")
+    print("| method | " + " | ".join(f"buffer {m}: time (s) | " + " | ".join(
+        f"/ {b}" for b in base) for m in args.buffers) + " |")
+    print("| --- |" + (" --- |" * (1 + len(base))) * len(args.buffers))
     for name in args.methods:
         cells = []
         for mem in args.buffers:
             t = np.array(res[(name, mem)])[:, 1].min()
-            rep = np.array(res[("Replay", mem)])[:, 1].min()
-            cells.append(f"{t:.2f} | {t / rep:.2f}")
+            cells.append(f"{t:.2f} | " + " | ".join(
+                f"{t / np.array(res[(b, mem)])[:, 1].min():.2f}" for b in base))
         print(f"| {name} | " + " | ".join(cells) + " |")
     return res
 
@@ -211,6 +226,200 @@ def targets(off: dict, on: dict, buffers) -> None:
         r = _ratio(on, n)
         check(f"online cost: {n} <= {bound}x Replay (ratio of minimum times {r})",
               None if r is None else r <= bound)
+
+
+# -- the DER paper's Seq-MNIST protocol (--protocol der-paper) ----------------------------
+
+# Mammoth's best arguments for Seq-MNIST (utils/best_args.py at the NeurIPS 2020 commit,
+# as in shared/reference/modern-rehearsal.md section 1): buffer -> method -> (lr, replay
+# minibatch, alpha, beta). Published values, not tuned here. ER-ACE is not in the DER
+# paper: it gets ER's arguments.
+MAMMOTH_SEQ_MNIST = {
+    200: {"ER": (0.01, 10, None, None), "DER": (0.03, 10, 0.2, None),
+          "DER++": (0.03, 128, 0.2, 1.0)},
+    500: {"ER": (0.1, 10, None, None), "DER": (0.03, 128, 1.0, None),
+          "DER++": (0.03, 10, 1.0, 0.5)},
+}
+# DER paper Table 2, Seq-MNIST class-IL (on MNIST, not Fashion-MNIST): for the order only
+PUBLISHED_SEQ_MNIST = {200: {"ER": 80.43, "DER": 84.55, "DER++": 85.61},
+                       500: {"ER": 86.12, "DER": 90.54, "DER++": 91.00}}
+
+
+class ERPlugin(OnlineRehearsalPlugin):
+    """Mammoth's ER from skcl's online-rehearsal base: a reservoir memory updated after
+    every step (``update_every``), one draw of ``batch_size_mem`` exemplars appended to
+    the incoming minibatch, and the strategy's own criterion (cross-entropy, mean over
+    the concatenated minibatch, as Mammoth's ``er.py``; no ``compute_loss`` here)."""
+
+    def _replay_parts(self, strategy, n: int) -> list:
+        return [("labels", self._draw_index(self._n_mem(n)))]
+
+
+def make_der_paper(name: str, mem: int, seed: int):
+    """One method with the DER paper's Seq-MNIST settings and Mammoth's best arguments:
+    MLP 784-100-100-10, one epoch, batch 10, SGD without momentum, memory updated after
+    every step."""
+    lr, mb, alpha, beta = MAMMOTH_SEQ_MNIST[mem]["ER" if name in ("ER", "ER-ACE", "Replay",
+                                                                   "MIR") else name]
+    common = dict(module__hidden_sizes=(100, 100), lr=lr, max_epochs=1, batch_size=10,
+                  random_state=seed)
+    if name == "ER":
+        return Naive(plugins=[ERPlugin(mem_size=mem, batch_size_mem=mb, update_every=1)],
+                     **common)
+    if name == "Replay":  # skcl's Replay: memory updated at the end of each experience
+        return Replay(mem_size=mem, batch_size_mem=mb,
+                      storage_policy=ReservoirSamplingBuffer(mem), **common)
+    if name == "DER":
+        return DER(mem_size=mem, batch_size_mem=mb, alpha=alpha, mem_update_every=1, **common)
+    if name == "DER++":
+        return DERPlusPlus(mem_size=mem, batch_size_mem=mb, alpha=alpha, beta=beta,
+                           mem_update_every=1, **common)
+    if name == "ER-ACE":
+        return ERACE(mem_size=mem, batch_size_mem=mb, mem_update_every=1, **common)
+    if name == "MIR":
+        return MIR(mem_size=mem, batch_size_mem=mb, subsample=50, mem_update_every=1,
+                   **common)
+    raise ValueError(name)
+
+
+def der_paper(data, args) -> dict:
+    """Split Fashion-MNIST with the DER paper's Seq-MNIST protocol: the full training set
+    (6000 images per class) and test set (1000 per class), classes in the order
+    (0, 1), (2, 3), ... as Seq-MNIST (fixed; the seed draws the initialisation, the
+    shuffling and the memory's sampling), every method in lockstep per seed."""
+    train, test = split_ordered(data)
+    res: dict = {}
+    for seed in range(args.seeds):
+        for mem in args.buffers:
+            for name in args.methods:
+                acc, t = run(make_der_paper(name, mem, seed), train, test, online=False)
+                res.setdefault((name, mem), []).append((acc, t))
+                print(f"  der-paper seed {seed} mem {mem} {name:7s} acc {acc:.4f} "
+                      f"time {t:.1f}s", flush=True)
+    print(f"\nDER paper protocol on split Fashion-MNIST: final average class-IL accuracy (%), "
+          f"mean ± std over {args.seeds} seeds; Mammoth's best Seq-MNIST arguments")
+    print("| method | buffer | lr | replay minibatch | alpha | beta | accuracy (%) | "
+          "time (s, min) | DER paper Seq-MNIST (%) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for mem in args.buffers:
+        for name in args.methods:
+            r = np.array(res[(name, mem)])
+            lr, mb, alpha, beta = MAMMOTH_SEQ_MNIST[mem].get(name, MAMMOTH_SEQ_MNIST[mem]["ER"])
+            pub = PUBLISHED_SEQ_MNIST[mem].get(name)
+            print(f"| {name} | {mem} | {lr} | {mb} | {alpha if alpha is not None else '-'} | "
+                  f"{beta if beta is not None else '-'} | {100 * r[:, 0].mean():.2f} ± "
+                  f"{100 * r[:, 0].std():.2f} | {r[:, 1].min():.1f} | "
+                  f"{pub if pub is not None else '-'} |")
+    print("\nOrder (issue 14 targets, ER in Replay's place):")
+    for mem in args.buffers:
+        a = {n: 100 * np.array(res[(n, mem)])[:, 0].mean() for n in args.methods}
+        if {"ER", "DER", "DER++"} <= a.keys():
+            ok = a["DER++"] >= a["DER"] >= a["ER"]
+            print(f"  [{'holds' if ok else 'FAILS'}] buffer {mem}: DER++ >= DER >= ER "
+                  f"({a['DER++']:.2f}, {a['DER']:.2f}, {a['ER']:.2f})")
+        if {"ER", "ER-ACE"} <= a.keys():
+            ok = a["ER-ACE"] >= a["ER"]
+            print(f"  [{'holds' if ok else 'FAILS'}] buffer {mem}: ER-ACE >= ER "
+                  f"({a['ER-ACE']:.2f}, {a['ER']:.2f})")
+        if mem == 200 and {"ER", "DER++"} <= a.keys():
+            ok = a["DER++"] >= a["ER"] + 3
+            print(f"  [{'holds' if ok else 'FAILS'}] buffer 200: DER++ >= ER + 3 points "
+                  f"({a['DER++'] - a['ER']:+.2f})")
+    return res
+
+
+def split_ordered(data, n_experiences: int = 5):
+    """Every training and test image, experiences of classes (0, 1), (2, 3), ..."""
+    X, y, Xt, yt = data
+    train, test = [], []
+    for classes in np.array_split(np.arange(10), n_experiences):
+        idx, tidx = np.flatnonzero(np.isin(y, classes)), np.flatnonzero(np.isin(yt, classes))
+        train.append((X[idx], y[idx]))
+        test.append((Xt[tidx], yt[tidx]))
+    return train, test
+
+
+# -- the arithmetic floor of DER++'s cost over ER's (--floor) -----------------------------
+
+def floor(args) -> None:
+    """Hand-written PyTorch steps on the same MLP and minibatch sizes, no skcl: ER (the
+    incoming minibatch and one replay draw, one forward/backward over both) against
+    DER++ (the incoming minibatch and two independent draws, one over all three: the
+    replayed logits' MSE and the replayed labels' cross-entropy), and DER++ with
+    Mammoth's three separate forward passes. The memory is full and fixed (no updates,
+    which cost both alike), draws are ``torch.randperm`` rows. Per-step process time,
+    ``--repeats`` rounds alternating the variants, minimum over rounds."""
+    torch.manual_seed(0)
+    hidden, b, m = tuple(args.floor_hidden), args.floor_batch, args.floor_mem_batch
+    layers, width = [], 784
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    ce, mse = torch.nn.functional.cross_entropy, torch.nn.functional.mse_loss
+    mem = 200
+    X_mem, y_mem = torch.rand(mem, 784), torch.randint(0, 10, (mem,))
+    z_mem = torch.randn(mem, 10)
+    x_in, y_in = torch.rand(b, 784), torch.randint(0, 10, (b,))
+
+    def draw():
+        return torch.randperm(mem)[:m]
+
+    def naive():  # Replay's steps before its memory fills (its whole first experience)
+        loss = ce(model(x_in), y_in)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def er():
+        i = draw()
+        out = model(torch.cat([x_in, X_mem[i]]))
+        loss = ce(out, torch.cat([y_in, y_mem[i]]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def derpp():
+        i, j = draw(), draw()
+        out = model(torch.cat([x_in, X_mem[i], X_mem[j]]))
+        loss = (ce(out[:b], y_in) + 0.5 * mse(out[b:b + m], z_mem[i])
+                + 0.5 * ce(out[b + m:], y_mem[j]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def derpp_3pass():  # Mammoth: three forward passes, one backward
+        i, j = draw(), draw()
+        loss = (ce(model(x_in), y_in) + 0.5 * mse(model(X_mem[i]), z_mem[i])
+                + 0.5 * ce(model(X_mem[j]), y_mem[j]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    steps = {"no replay": naive, "ER": er, "DER++ (one pass)": derpp,
+             "DER++ (3 passes)": derpp_3pass}
+    times: dict = {k: [] for k in steps}
+    for _ in range(args.repeats):
+        for name, fn in steps.items():
+            for _ in range(50):
+                fn()
+            t0 = time.process_time()
+            for _ in range(args.floor_steps):
+                fn()
+            times[name].append((time.process_time() - t0) / args.floor_steps)
+    print(f"\nfloor: hand-written steps, MLP 784-{'-'.join(map(str, hidden))}-10, "
+          f"batch {b}, replay minibatch {m}, min of {args.repeats} rounds of "
+          f"{args.floor_steps} steps (process time)")
+    # skcl's Replay fills its memory at the end of an experience: its first experience
+    # (of 5) trains without replay, while DER++ replays from its second step on
+    er_t = min(times["ER"])
+    replay_t = 0.2 * min(times["no replay"]) + 0.8 * er_t
+    print("| step | time per step (µs) | / ER | / Replay's schedule (1/5 no replay) |")
+    print("| --- | --- | --- | --- |")
+    for name, ts in times.items():
+        print(f"| {name} | {1e6 * min(ts):.0f} | {min(ts) / er_t:.2f} | "
+              f"{min(ts) / replay_t:.2f} |")
 
 
 # DER paper, Table 2, Seq-CIFAR-10 class-IL (mean of 10 runs): buffer -> method -> accuracy
@@ -289,13 +498,32 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--alpha", type=float, default=ALPHA, help="DER and DER++ alpha")
     parser.add_argument("--beta", type=float, default=BETA, help="DER++ beta")
+    parser.add_argument("--protocol", choices=["ours", "der-paper"], default="ours",
+                        help="der-paper: the DER paper's Seq-MNIST protocol (see der_paper)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="training time as wall time or as process (CPU) time")
+    parser.add_argument("--floor", action="store_true",
+                        help="hand-written ER and DER++ steps: the arithmetic floor of the ratio")
+    parser.add_argument("--floor-hidden", type=int, nargs="+", default=[100])
+    parser.add_argument("--floor-batch", type=int, default=32)
+    parser.add_argument("--floor-mem-batch", type=int, default=32)
+    parser.add_argument("--floor-steps", type=int, default=1000)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.floor:
+        floor(args)
+        raise SystemExit(0)
     ALPHA, BETA = args.alpha, args.beta
     if args.cifar10 is not None:
         cifar10(args)
         raise SystemExit(0)
     data = load_fashion()
+    if args.protocol == "der-paper":
+        if args.methods == parser.get_default("methods"):
+            args.methods = ["ER", "DER", "DER++", "ER-ACE"]
+        der_paper(data, args)
+        raise SystemExit(0)
     print(f"split Fashion-MNIST, 5 experiences, seeds={args.seeds}, buffers={args.buffers}, "
           f"train/class={args.train_per_class}, test/class={args.test_per_class}, "
           f"settings={COMMON}, DER alpha={ALPHA}, DER++ beta={BETA}, torch threads=1")

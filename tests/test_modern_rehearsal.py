@@ -13,6 +13,7 @@ from skcl.benchmarks import Experience, online_stream
 from skcl.plugins import (
     BiCPlugin,
     DERPlugin,
+    DERPlusPlusPlugin,
     ERACEPlugin,
     MIRPlugin,
     SCRPlugin,
@@ -104,6 +105,25 @@ def test_der_and_derpp_terms_by_hand():
     assert _step_loss(net, der, x, y) == pytest.approx(math.log(2) + 0.5, rel=1e-6)
 
 
+def test_derpp_minibatch_is_incoming_then_two_independent_draws():
+    # the one-gather minibatch holds exactly the rows of the two draws, in draw order, as
+    # drawing each with the plugin's generator and indexing the memory would give
+    net = _linear_net([DERPlusPlusPlugin(mem_size=8, batch_size_mem=3)], np.eye(2))
+    (der,) = net.named_plugins_.values()
+    X = np.arange(16, dtype=np.float32).reshape(8, 2)
+    _put_memory(der, X, np.arange(8) % 2, logits=X * 10)
+    rng = copy.deepcopy(der.rng_)
+    first, second = rng.choice(8, size=3, replace=False), rng.choice(8, size=3, replace=False)
+    batch = ({"x": torch.full((2, 2), -1.0), "task_labels": torch.zeros(2, dtype=torch.long)},
+             torch.tensor([0, 1]))
+    inputs, y = der.adapt_batch(net, batch)
+    rows = np.concatenate([first, second])
+    assert torch.equal(inputs["x"][2:], torch.as_tensor(X[rows]))
+    assert y[2:].tolist() == (rows % 2).tolist() and inputs["x"][:2].eq(-1).all()
+    assert [(tag, m, r.tolist()) for tag, m, r in der.parts_] == [
+        ("logits", 3, first.tolist()), ("labels", 3, second.tolist())]
+
+
 def test_der_stores_the_logits_of_the_forward_before_the_step():
     X, y = _blobs(2, 4)
     net = DER(module__hidden_sizes=(4,), mem_size=100, lr=0.5, batch_size=8, random_state=0)
@@ -139,6 +159,10 @@ def test_er_ace_mask_and_loss_by_hand():
     # seen units {0, 1, 2}, batch of class 1: unit 1 and every unit from 2 (the highest seen)
     assert ace_mask(torch.tensor([1]), torch.tensor([0, 1, 2]), 4).tolist() == [
         False, True, True, True]
+    # classes not arriving in unit order (seen {1, 3}): the never-seen units 0 and 2 stay in
+    # the softmax like the future units above 3, only the absent seen unit 1 is masked
+    assert ace_mask(torch.tensor([3]), torch.tensor([1, 3]), 5).tolist() == [
+        True, False, True, True, True]
     net = _linear_net([ERACEPlugin(mem_size=1)], np.eye(4))
     ace = net.named_plugins_["erace"]
     ace.seen_units_ = torch.tensor([0, 2])

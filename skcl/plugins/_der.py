@@ -11,7 +11,7 @@ from skcl.buffers import ReservoirSamplingBuffer
 from skcl.plugins._base import StrategyPlugin
 from skcl.transforms import apply_transform
 from skcl.utils import Interval, eval_mode
-from skcl.utils._data import extend_batch
+from skcl.utils._data import make_batch
 
 __all__ = ["DERPlugin", "DERPlusPlusPlugin", "OnlineRehearsalPlugin"]
 
@@ -82,16 +82,29 @@ class OnlineRehearsalPlugin(StrategyPlugin):
     def _n_mem(self, batch_len: int) -> int:
         return int(self.batch_size_mem or batch_len)
 
-    def _draw(self, n: int):
-        """``(inputs, y, fields)`` of ``min(n, len(memory))`` exemplars drawn without
-        replacement, or ``None`` when the memory is empty."""
+    def _draw_index(self, n: int) -> torch.Tensor | None:
+        """Memory rows of ``min(n, len(memory))`` exemplars drawn without replacement (on
+        the memory's device), or ``None`` when the memory is empty."""
         storage = getattr(self, "storage_", None)
         if storage is None or len(storage) == 0 or n == 0:
             return None
-        idx = torch.as_tensor(self.rng_.choice(len(storage), size=min(n, len(storage)),
-                                               replace=False), dtype=torch.long)
-        inputs = {"x": storage.X_[idx], "task_labels": storage.task_labels_[idx]}
-        return inputs, storage.y_[idx], {k: v[idx] for k, v in storage.fields_.items()}
+        idx = torch.from_numpy(self.rng_.choice(len(storage), size=min(n, len(storage)),
+                                                replace=False))
+        return idx.to(_device_of(storage.X_))
+
+    def _gather(self, idx: torch.Tensor):
+        """``(inputs, y, fields)`` of the memory rows ``idx``."""
+        storage = self.storage_
+        inputs = {"x": _take_rows(storage.X_, idx),
+                  "task_labels": _take_rows(storage.task_labels_, idx)}
+        return inputs, _take_rows(storage.y_, idx), {
+            k: _take_rows(v, idx) for k, v in storage.fields_.items()}
+
+    def _draw(self, n: int):
+        """``(inputs, y, fields)`` of ``min(n, len(memory))`` exemplars drawn without
+        replacement, or ``None`` when the memory is empty."""
+        idx = self._draw_index(n)
+        return None if idx is None else self._gather(idx)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return apply_transform(self.transform, x, generator=self.torch_generator_)
@@ -106,8 +119,8 @@ class OnlineRehearsalPlugin(StrategyPlugin):
         return None
 
     def _replay_parts(self, strategy, n: int) -> list:
-        """``(tag, draw)`` memory draws appended to the incoming minibatch (one forward pass
-        for all); a ``None`` draw (empty memory) is skipped."""
+        """``(tag, rows)`` memory draws (:meth:`_draw_index`) appended to the incoming
+        minibatch (one forward pass for all); a ``None`` draw (empty memory) is skipped."""
         return []
 
     def adapt_batch(self, strategy, batch):
@@ -115,15 +128,28 @@ class OnlineRehearsalPlugin(StrategyPlugin):
         # appends to them: those are what the memory stores
         inputs, y = batch
         self.incoming_ = (inputs["x"], y, inputs["task_labels"])
-        self.parts_ = []
-        for tag, part in self._replay_parts(strategy, len(y)):
-            if part is None:
-                continue
-            x_mem, y_mem, fields = part
-            x = self._augment(x_mem["x"]) if self.transform is not None else x_mem["x"]
-            batch = extend_batch(batch, x, y_mem, x_mem["task_labels"])
-            self.parts_.append((tag, len(y_mem), fields))
-        return batch
+        parts = [(tag, idx) for tag, idx in self._replay_parts(strategy, len(y))
+                 if idx is not None]
+        # (tag, size, rows) of each draw, in the order they follow the incoming samples
+        self.parts_ = [(tag, len(idx), idx) for tag, idx in parts]
+        if not parts:
+            return batch
+        # one gather and one concatenation for all the draws (this runs every step)
+        storage = self.storage_
+        rows = parts[0][1] if len(parts) == 1 else torch.cat([idx for _, idx in parts])
+        if self.transform is None:
+            x_mem = _take_rows(storage.X_, rows)
+        else:  # each draw augmented on its own, in draw order (the generator's sequence)
+            x_mem = torch.cat([self._augment(_take_rows(storage.X_, idx)) for _, idx in parts])
+        x0, t0 = inputs["x"], inputs["task_labels"]
+        return make_batch(
+            torch.cat([x0, x_mem.to(x0.device, x0.dtype)]),
+            torch.cat([y, _take_rows(storage.y_, rows).to(y.device)]),
+            torch.cat([t0, _take_rows(storage.task_labels_, rows).to(t0.device)]))
+
+    def _part_field(self, name: str, rows: torch.Tensor) -> torch.Tensor:
+        """The stored field ``name`` of the memory rows ``rows`` (a draw of this step)."""
+        return _take_rows(self.storage_.fields_[name], rows)
 
     def after_training_iteration(self, strategy, batch) -> None:
         x, y, t = self.incoming_
@@ -152,11 +178,13 @@ class OnlineRehearsalPlugin(StrategyPlugin):
 
 def _mse_known(out: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the logits known at insertion time (non-NaN entries)."""
-    width = min(out.shape[1], z.shape[1])
-    out, z = out[:, :width], z[:, :width].to(out.dtype)
-    known = ~torch.isnan(z)
-    if bool(known.all()):
+    if out.shape[1] != z.shape[1]:  # (slices only when needed: this runs every step)
+        width = min(out.shape[1], z.shape[1])
+        out, z = out[:, :width], z[:, :width]
+    z = z.to(out.dtype)
+    if not bool(torch.isnan(z).any()):
         return torch.nn.functional.mse_loss(out, z)
+    known = ~torch.isnan(z)
     diff = torch.where(known, out - torch.nan_to_num(z), torch.zeros_like(out))
     return diff.pow(2).sum() / known.sum().clamp(min=1)
 
@@ -259,18 +287,19 @@ class DERPlugin(OnlineRehearsalPlugin):
 
     def _replay_parts(self, strategy, n: int) -> list:
         m = self._n_mem(n)
-        return [("logits", self._draw(m) if self.alpha > 0 else None),
-                ("labels", self._draw(m) if self.beta > 0 else None)]
+        return [("logits", self._draw_index(m) if self.alpha > 0 else None),
+                ("labels", self._draw_index(m) if self.beta > 0 else None)]
 
     def compute_loss(self, strategy, y_pred, y_true, inputs):
         n = len(self.incoming_[1])
         y_true = y_true.to(y_pred.device)
         loss = strategy.criterion_(y_pred[:n], y_true[:n])
         start = n
-        for tag, m, fields in self.parts_:
+        for tag, m, rows in self.parts_:
             out = y_pred[start:start + m]
             if tag == "logits":
-                loss = loss + self.alpha * _mse_known(out, fields["logits"].to(out.device))
+                z = self._part_field("logits", rows)
+                loss = loss + self.alpha * _mse_known(out, z.to(out.device))
             else:
                 loss = loss + self.beta * strategy.criterion_(out, y_true[start:start + m])
             start += m
@@ -309,3 +338,15 @@ def _pad_nan(z: torch.Tensor, width: int) -> torch.Tensor:
     pad = torch.full((z.shape[0], width - z.shape[1]), float("nan"), dtype=z.dtype,
                      device=z.device)
     return torch.cat([z, pad], dim=1)
+
+
+def _device_of(x) -> torch.device:
+    return x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
+
+
+def _take_rows(x, idx: torch.Tensor):
+    """``x[idx]`` along the first axis; ``index_select`` for tensors (a third of advanced
+    indexing's cost on a CPU for small draws, the same values)."""
+    if isinstance(x, torch.Tensor):
+        return x.index_select(0, idx)
+    return x[idx]

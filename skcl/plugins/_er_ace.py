@@ -12,9 +12,16 @@ __all__ = ["ERACEPlugin", "ace_mask"]
 def ace_mask(y_in: torch.Tensor, seen: torch.Tensor, n_outputs: int) -> torch.Tensor:
     """The output units ER-ACE keeps for an incoming minibatch (a boolean row).
 
-    The units of the classes present in the minibatch, and every unit from
-    the highest unit seen so far on (unseen, "future" units stay unmasked),
-    as in the authors' code (``mask[:, present] = 1; mask[:, max(seen):] = 1``).
+    The units of the classes present in the minibatch, every unit from the
+    highest unit seen so far on (the authors' code:
+    ``mask[:, present] = 1; mask[:, max(seen):] = 1``), and every unit never
+    seen. The last part changes nothing when classes arrive in increasing
+    unit order (the authors' benchmarks, where the units above the highest
+    seen one are exactly the unseen ones); with any other order (a class
+    order drawn at random over a head of fixed size) it keeps the future
+    classes in the softmax as the authors' code does, instead of masking the
+    unseen units below the highest seen one (the reference's pitfall: "for
+    arbitrary label orders, unmask never-seen classes explicitly").
 
     Examples
     --------
@@ -22,11 +29,16 @@ def ace_mask(y_in: torch.Tensor, seen: torch.Tensor, n_outputs: int) -> torch.Te
     >>> from skcl.plugins._er_ace import ace_mask
     >>> ace_mask(torch.tensor([1, 1]), torch.tensor([0, 1, 2, 3]), 6).int().tolist()
     [0, 1, 0, 1, 1, 1]
+    >>> ace_mask(torch.tensor([3]), torch.tensor([1, 3]), 5).int().tolist()  # 0, 2 unseen
+    [1, 0, 1, 1, 1]
     """
     keep = torch.zeros(n_outputs, dtype=torch.bool, device=y_in.device)
     keep[y_in] = True
     if len(seen):
         keep[int(seen.max()):] = True
+        never = torch.ones(n_outputs, dtype=torch.bool, device=y_in.device)
+        never[seen] = False
+        keep |= never
     return keep
 
 
@@ -80,7 +92,7 @@ class ERACEPlugin(OnlineRehearsalPlugin):
             self.seen_units_ = torch.zeros(0, dtype=torch.long)
 
     def _replay_parts(self, strategy, n: int) -> list:
-        return [("labels", self._draw(self._n_mem(n)))]
+        return [("labels", self._draw_index(self._n_mem(n)))]
 
     def compute_loss(self, strategy, y_pred, y_true, inputs):
         n = len(self.incoming_[1])
