@@ -44,7 +44,9 @@ class AGEMPlugin(StrategyPlugin):
     are stored. Before each training step, the reference gradient ``g_ref``
     is the gradient of the loss on ``sample_size`` samples drawn uniformly
     from the whole memory (as in the paper; Avalanche draws an equal share
-    from each experience's memory). After the backward pass, if the
+    from each experience's memory), passed through the strategy's
+    ``train_transform`` like the training minibatch (as in Avalanche). After
+    the backward pass, if the
     gradient ``g`` conflicts with it (``g.g_ref < 0``), ``g`` is replaced by its
     projection ``g - (g.g_ref / g_ref.g_ref) g_ref``.
 

@@ -38,6 +38,10 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256,
     order), averaged over the minibatches. It is smaller than the per-sample
     Fisher by roughly the minibatch size (the cross terms of a mean mostly
     cancel).
+
+    Each chunk goes through the strategy's ``train_transform`` first (as
+    Avalanche computes the importances on the experience's data with its
+    training transforms): the Fisher of what the model trains on.
     """
     module = strategy.module_
     named = trainable_parameters(module)
@@ -53,7 +57,9 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256,
         n_batches = 0
         with eval_mode(module, no_grad=False):
             for start in range(0, n_total, size):
-                inputs = {"x": data.X[start:start + size].to(strategy.device),
+                x = strategy.transform_inputs(data.X[start:start + size].to(strategy.device),
+                                              training=True)
+                inputs = {"x": x,
                           "task_labels": data.task_labels[start:start + size].to(strategy.device)}
                 z = strategy.infer(inputs)
                 z = z[0] if isinstance(z, tuple) else z
@@ -66,7 +72,8 @@ def fisher_diagonal(strategy, data, chunk_size: int = 256,
         return {n: f / n_batches for n, f in out.items()}
     with eval_mode(module, no_grad=False):
         for start in range(0, n_total, chunk_size):
-            x = data.X[start:start + chunk_size].to(strategy.device)
+            x = strategy.transform_inputs(data.X[start:start + chunk_size].to(strategy.device),
+                                          training=True)
             y = data.y[start:start + chunk_size].to(strategy.device)
             t = data.task_labels[start:start + chunk_size].to(strategy.device)
             kwargs = {}

@@ -73,9 +73,11 @@ class GEMPlugin(StrategyPlugin):
     After each experience, ``patterns_per_experience`` random samples of it
     are stored as that experience's memory. Before each training step the
     gradient ``g_k`` of the loss on each past memory is computed (rows of
-    ``G``). After the backward pass, if any ``g_k . g < 0`` the gradient is
-    replaced by the solution of the paper's quadratic program, through its
-    dual, with the authors' margin ``v >= memory_strength``
+    ``G``), on the memory passed through the strategy's ``train_transform``
+    (as Avalanche does: the constraints hold on what the model trains on; the
+    memory itself stores raw samples). After the backward pass, if any
+    ``g_k . g < 0`` the gradient is replaced by the solution of the paper's
+    quadratic program, through its dual, with the authors' margin ``v >= memory_strength``
     (see :func:`gem_project`).
 
     Solver choice: the dual is a small (K past experiences) non-negative
@@ -141,7 +143,9 @@ class GEMPlugin(StrategyPlugin):
             # every memory in one forward/backward pass: each memory's gradient is the sum
             # of its samples' gradients (layer inputs x output gradients), divided by its size
             mems = self.memories_
-            X = torch.cat([m.X for m in mems]).to(strategy.device)
+            # through train_transform, like the samples the model trains on (no-op without)
+            X = strategy.transform_inputs(torch.cat([m.X for m in mems]).to(strategy.device),
+                                          training=True)
             y = torch.cat([m.y for m in mems]).to(strategy.device)
             bounds = np.cumsum([0] + [len(m) for m in mems])
             stats = PerSampleGrads(module, params, strategy.criterion_, X, y)

@@ -57,6 +57,11 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
       single-pass streams, where it works better (online split digits,
       pieces of 10 samples: 0.71 against 0.42 for ``"training"``).
 
+    With a ``train_transform``, the memory subsets and the scored batch are
+    scored on transformed inputs (the model trains on transformed batches;
+    for ``"training"`` the transform is a fresh draw, not the step's own),
+    while the memory stores the raw inputs.
+
     Scoring is exact and cheap: one forward and one backward pass of the
     memory subsets and the scored batch together, in eval mode, with
     ``torch.autograd.grad`` (the training step's ``.grad`` is never touched,
@@ -138,7 +143,10 @@ class GSS_greedyPlugin(StrategyPlugin):  # noqa: N801 (the reference's name)
         filled = self.n_filled_
         n_sub = max(1, min(self.mem_strength, filled // size)) if filled else 0
         perm = torch.as_tensor(self.rng_.permutation(filled)[:n_sub * size], dtype=torch.long)
-        xs = torch.cat([self.memory_x_[perm], x]).to(strategy.device)
+        # scored as the model trains on them: through train_transform (a fresh draw; the
+        # memory keeps the raw inputs, as Mammoth's buffer does). No-op without a transform.
+        xs = strategy.transform_inputs(torch.cat([self.memory_x_[perm], x]).to(strategy.device),
+                                       training=True)
         ys = torch.cat([self.memory_y_[perm], y]).to(strategy.device)
         ts = torch.cat([self.memory_t_[perm], t]).to(strategy.device)
         module = strategy.module_

@@ -78,6 +78,9 @@ def memory_gradient(strategy: BaseStrategy, data: TrainData,
                     params: Sequence[torch.Tensor]) -> torch.Tensor:
     """Flat gradient of the strategy's criterion on ``data`` (one batch), in train mode.
 
+    The inputs go through the strategy's ``train_transform`` first (as
+    Avalanche computes GEM's and A-GEM's memory gradients on the memory with
+    the training transforms): the constraint is on what the model trains on.
     Uses :func:`torch.autograd.grad`, so the parameters' ``.grad`` are untouched.
     """
     module = strategy.module_
@@ -85,7 +88,8 @@ def memory_gradient(strategy: BaseStrategy, data: TrainData,
     if not was_training:  # (during training it already is: skip the recursive call)
         module.train()
     try:
-        inputs = {"x": data.X.to(strategy.device),
+        x = strategy.transform_inputs(data.X.to(strategy.device), training=True)
+        inputs = {"x": x,
                   "task_labels": data.task_labels.to(strategy.device)}
         out = strategy.infer(inputs)
         if isinstance(out, tuple):

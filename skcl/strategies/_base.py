@@ -439,13 +439,15 @@ class BaseStrategy(
         with eval_mode(self.module_):  # also keeps sub-modules a plugin froze in eval mode
             hooks = self.plugin_hooks_["adapt_eval_output"]
             for batch in self.get_iterator(data, training=False):
-                out = self.evaluation_step(batch, training=False)
+                if hooks and self.eval_transform is not None:
+                    # transformed once: plugins see the inputs as the model saw them
+                    batch = self._transform_batch(batch, training=False)
+                    out = self._evaluate_transformed(batch)
+                else:
+                    out = self.evaluation_step(batch, training=False)
                 if isinstance(out, tuple):
                     out = out[0]
                 out = out[:, :n_units]
-                if hooks and self.eval_transform is not None:
-                    # plugins see the inputs as the model saw them
-                    batch = self._transform_batch(batch, training=False)
                 for plugin in hooks:
                     out = plugin.adapt_eval_output(self, batch[0], out)
                 outputs.append(out.detach().cpu())

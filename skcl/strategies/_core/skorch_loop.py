@@ -60,6 +60,9 @@ class SkorchLoop:
     #: Differentiate closed-form penalties with the loss instead (data-parallel training:
     #: the backward pass is where gradients are averaged over processes).
     _differentiate_closed_form_penalties: bool = False
+    #: Set while ``evaluation_step`` runs on an already transformed batch (see
+    #: ``_evaluate_transformed``): ``_transform_batch`` then leaves evaluation batches as is.
+    _eval_inputs_transformed: bool = False
 
     @property
     def _default_callbacks(self):
@@ -225,6 +228,8 @@ class SkorchLoop:
         return apply_transform(transform, x, self.transform_generator_ if training else None)
 
     def _transform_batch(self, batch, training: bool):
+        if not training and self._eval_inputs_transformed:
+            return batch
         inputs, y = batch
         if isinstance(inputs, dict) and "x" in inputs:
             inputs = {**inputs, "x": self.transform_inputs(inputs["x"], training)}
@@ -384,6 +389,16 @@ class SkorchLoop:
         except _StopExperience:
             pass
         self.notify("on_train_end", X=data, y=None)
+
+    def _evaluate_transformed(self, batch):
+        """``evaluation_step`` on a batch whose inputs already went through ``eval_transform``."""
+        # a flag read by _transform_batch, not a skip in evaluation_step: strategies that
+        # override evaluation_step (StreamingLDA) transform through _transform_batch too
+        self._eval_inputs_transformed = True
+        try:
+            return self.evaluation_step(batch, training=False)
+        finally:
+            del self._eval_inputs_transformed  # back to the class default, no trace on the net
 
     def evaluation_step(self, batch, training=False):
         if self.eval_transform is not None:
