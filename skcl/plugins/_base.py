@@ -36,7 +36,7 @@ HOOKS = (
 
 
 class ClosedFormPenalty(NamedTuple):
-    """A penalty given with its gradient (what :meth:`StrategyPlugin.penalty` may return).
+    """A penalty given with its gradient (what a plugin's ``penalty`` hook may return).
 
     ``value`` (a 0-dim tensor outside the autograd graph) is added to the
     training loss, so the loss the strategy records includes it; ``grads``
