@@ -218,3 +218,49 @@ def test_eval_transform_runs_once_per_batch_with_eval_output_plugins(make):
     net.eval_transform = None
     expected = net.forward_logits(2.0 * X)
     torch.testing.assert_close(logits, expected)
+
+
+def test_mir_scores_and_replays_candidates_through_train_transform():
+    from skcl.plugins import MIRPlugin
+
+    # the whole memory is the candidate set and is replayed: the penalty is the mean
+    # cross-entropy on the transformed memory, whatever the draw's order
+    net = _net([MIRPlugin(mem_size=20, subsample=20, batch_size_mem=20)],
+               train_transform=_flip)
+    for X, y in _experiences(2):
+        net.partial_fit(X, y)
+    mir = _plugin(net, MIRPlugin)
+    mem = mir.storage_
+    assert len(mem) == 20
+    X, y = _experiences(2)[1]  # classes the head knows
+    y_pred = net.infer({"x": _flip(torch.as_tensor(X[:8])),
+                        "task_labels": torch.zeros(8, dtype=torch.long)})
+    y_true = torch.as_tensor(y[:8])
+    got = mir.penalty(net, y_pred, y_true, None)
+    seen = {"x": _flip(mem.X_), "task_labels": mem.task_labels_}
+    expected = net.criterion_(net.infer(seen), mem.y_)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    # the scores are the loss changes of the transformed candidates
+    scores = mir.interference_scores(net, net.criterion_(y_pred, y_true), seen, mem.y_)
+    torch.testing.assert_close(torch.sort(mir.last_scores_).values,
+                               torch.sort(scores.detach()).values, rtol=1e-5, atol=1e-6)
+
+
+def test_bic_bias_is_fit_on_eval_transformed_validation_memory():
+    import copy
+
+    from skcl.plugins import BiCPlugin
+
+    net = _net([BiCPlugin(mem_size=24, bias_epochs=20)], eval_transform=_flip)
+    for X, y in _experiences(2):
+        net.partial_fit(X, y)
+    bic = _plugin(net, BiCPlugin)
+    units = bic.bias_units_
+    assert len(units) and len(bic.val_memory_)
+    got = bic._fit_bias(net, units)
+    # the same fit on a memory that holds the transformed inputs, without a transform
+    raw = copy.deepcopy(net)
+    raw.eval_transform = None
+    raw_bic = _plugin(raw, BiCPlugin)
+    raw_bic.val_memory_.X_ = _flip(raw_bic.val_memory_.X_)
+    assert got == pytest.approx(raw_bic._fit_bias(raw, units), rel=1e-6, abs=1e-7)

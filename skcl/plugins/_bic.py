@@ -64,7 +64,9 @@ class BiCPlugin(StrategyPlugin):
        frozen, two parameters ``a, b`` (initialised 1 and 0) act on the
        logits of the experience's new classes, ``q = a * o + b``, and are
        fit with the cross-entropy on the validation memory (full batch, Adam,
-       ``bias_epochs`` steps of ``bias_lr``; the logits are computed once).
+       ``bias_epochs`` steps of ``bias_lr``; the logits are computed once, on
+       the memory passed through the strategy's ``eval_transform`` as at predict
+       time).
        At predict time the latest correction is applied.
 
     Both memories are class-balanced reservoirs (random selection, not
@@ -216,8 +218,9 @@ class BiCPlugin(StrategyPlugin):
         mem = self.val_memory_
         with eval_mode(strategy.module_):
             logits = torch.cat([
-                _forward(strategy.module_, {"x": mem.X_[i:i + 256],
-                                            "task_labels": mem.task_labels_[i:i + 256]},
+                _forward(strategy.module_,
+                         {"x": strategy.transform_inputs(mem.X_[i:i + 256], training=False),
+                          "task_labels": mem.task_labels_[i:i + 256]},
                          strategy.device)
                 for i in range(0, len(mem), 256)]).float()
         y = mem.y_.to(logits.device)

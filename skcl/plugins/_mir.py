@@ -64,7 +64,9 @@ class MIRPlugin(OnlineRehearsalPlugin):
     subsample : int, default=50
         Candidates scored per step (C in the paper).
     transform : callable or None, default=None
-        Augmentation of the replayed inputs (not of the scoring passes).
+        Augmentation of the replayed inputs (not of the scoring passes). The
+        strategy's ``train_transform`` applies to both, after this one: the
+        candidates are scored and replayed as the model trains on them.
     update_every : int, default=8
         Optimizer steps between memory updates (see
         :class:`~skcl.plugins.OnlineRehearsalPlugin`).
@@ -126,9 +128,15 @@ class MIRPlugin(OnlineRehearsalPlugin):
             return None
         x, y, _ = cand
         loss_in = strategy.criterion_(y_pred, y_true.to(y_pred.device))
-        scores = self.interference_scores(strategy, loss_in, x, y)
+        # candidates are scored as the model trains on them: through train_transform
+        seen = {**x, "x": strategy.transform_inputs(x["x"], training=True)}
+        scores = self.interference_scores(strategy, loss_in, seen, y)
         self.last_scores_ = scores.detach().cpu()
         k = min(self._n_mem(len(y_true)), len(scores))
         top = torch.topk(scores, k).indices.cpu()
-        replay = {"x": x["x"][top], "task_labels": x["task_labels"][top]}
-        return strategy.criterion_(self._forward(strategy, replay), y[top].to(y_pred.device))
+        if self.transform is None:  # the replay is the scored view
+            x_top = seen["x"][top.to(seen["x"].device)]
+        else:  # augmented afresh, then train_transform, as the incoming samples are
+            x_top = strategy.transform_inputs(self._augment(x["x"][top]), training=True)
+        replay = {"x": x_top, "task_labels": x["task_labels"][top]}
+        return strategy.criterion_(strategy.infer(replay), y[top].to(y_pred.device))
