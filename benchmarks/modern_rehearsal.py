@@ -28,6 +28,7 @@ the buffers). Then the issue's targets, each marked held or not.
         # Seq-CIFAR-10 with ResNet-18: Replay, DER, DER++ beside the DER paper's Table 2
     python benchmarks/modern_rehearsal.py --protocol der-paper --seeds 5 [--buffers 200 500]
         # the DER paper's Seq-MNIST protocol on split Fashion-MNIST (see der_paper)
+        [--select validation --jobs 2]   # arguments by grid search on a validation split
     python benchmarks/modern_rehearsal.py --floor   # hand-written DER++ / ER step ratio
 
 ``--train-per-class`` subsamples the 6000 training images of each class (the full set
@@ -255,12 +256,17 @@ class ERPlugin(OnlineRehearsalPlugin):
         return [("labels", self._draw_index(self._n_mem(n)))]
 
 
-def make_der_paper(name: str, mem: int, seed: int):
-    """One method with the DER paper's Seq-MNIST settings and Mammoth's best arguments:
-    MLP 784-100-100-10, one epoch, batch 10, SGD without momentum, memory updated after
-    every step."""
-    lr, mb, alpha, beta = MAMMOTH_SEQ_MNIST[mem]["ER" if name in ("ER", "ER-ACE", "Replay",
-                                                                   "MIR") else name]
+def mammoth_args(name: str, mem: int) -> tuple:
+    """``(lr, replay minibatch, alpha, beta)``: Mammoth's best Seq-MNIST arguments (ER's
+    for the methods outside the DER paper)."""
+    return MAMMOTH_SEQ_MNIST[mem]["ER" if name in ("ER", "ER-ACE", "Replay", "MIR") else name]
+
+
+def make_der_paper(name: str, mem: int, seed: int, hp: tuple | None = None):
+    """One method with the DER paper's Seq-MNIST settings: MLP 784-100-100-10, one epoch,
+    batch 10, SGD without momentum, memory updated after every step; ``hp`` =
+    ``(lr, replay minibatch, alpha, beta)``, by default Mammoth's best arguments."""
+    lr, mb, alpha, beta = hp if hp is not None else mammoth_args(name, mem)
     common = dict(module__hidden_sizes=(100, 100), lr=lr, max_epochs=1, batch_size=10,
                   random_state=seed)
     if name == "ER":
@@ -282,29 +288,111 @@ def make_der_paper(name: str, mem: int, seed: int):
     raise ValueError(name)
 
 
+# (train, test) experiences by name, set before a pool forks: jobs name them rather
+# than carry them (a pickled training set per job would cost more than the run)
+_SPLITS: dict = {}
+
+
+def _der_paper_run(job) -> tuple:
+    """One ``(name, mem, seed, hp, split)`` run: ``(accuracy, time)`` (a pool job)."""
+    name, mem, seed, hp, split_name = job
+    torch.set_num_threads(1)
+    train, test = _SPLITS[split_name]
+    return run(make_der_paper(name, mem, seed, hp), train, test, online=False)
+
+
+def _map(jobs: list, n_jobs: int) -> list:
+    """The jobs' results, in order; ``n_jobs`` worker processes (one torch thread each)."""
+    if n_jobs <= 1:
+        return [_der_paper_run(j) for j in jobs]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(n_jobs) as pool:
+        return pool.map(_der_paper_run, jobs, chunksize=1)
+
+
+# The grid searched with --select validation: the values Mammoth's best Seq-MNIST
+# arguments are drawn from (the DER paper's appendix grid for Seq-MNIST)
+GRID = {"lr": (0.01, 0.03, 0.1, 0.2), "mb": (10, 128), "alpha": (0.1, 0.2, 0.5, 1.0),
+        "beta": (0.5, 1.0)}
+
+
+def grid(name: str) -> list[tuple]:
+    """Every ``(lr, mb, alpha, beta)`` of :data:`GRID` that ``name`` uses."""
+    alphas = GRID["alpha"] if name in ("DER", "DER++") else (None,)
+    betas = GRID["beta"] if name == "DER++" else (None,)
+    return [(lr, mb, a, b) for lr in GRID["lr"] for mb in GRID["mb"] for a in alphas
+            for b in betas]
+
+
+def split_validation(train, frac: float = 0.1, seed: int = 0):
+    """``(train without validation, validation)``: ``frac`` of each class's training
+    images held out (the DER paper's 10% validation split), drawn once with ``seed``."""
+    rng = np.random.default_rng(seed)
+    fit, val = [], []
+    for X, y in train:
+        held = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:int(frac * (y == c).sum())]
+                               for c in np.unique(y)])
+        mask = np.zeros(len(y), dtype=bool)
+        mask[held] = True
+        fit.append((X[~mask], y[~mask]))
+        val.append((X[mask], y[mask]))
+    return fit, val
+
+
+def select_on_validation(train, args) -> dict:
+    """``{(name, mem): hp}``: per method and buffer, the grid point with the best final
+    average accuracy on the validation split (seed 0, trained on the rest)."""
+    _SPLITS["validation"] = split_validation(train)
+    keys = [(name, mem, hp) for mem in args.buffers for name in args.methods
+            for hp in grid(name)]
+    print(f"grid search on a 10% validation split: {len(keys)} runs, {args.jobs} processes",
+          flush=True)
+    accs = _map([(name, mem, 0, hp, "validation") for name, mem, hp in keys], args.jobs)
+    best: dict = {}
+    for (name, mem, hp), (acc, _) in zip(keys, accs, strict=True):
+        print(f"  validation mem {mem} {name:7s} {hp} acc {acc:.4f}")
+        if (name, mem) not in best or acc > best[(name, mem)][1]:
+            best[(name, mem)] = (hp, acc)
+    return best
+
+
 def der_paper(data, args) -> dict:
     """Split Fashion-MNIST with the DER paper's Seq-MNIST protocol: the full training set
     (6000 images per class) and test set (1000 per class), classes in the order
     (0, 1), (2, 3), ... as Seq-MNIST (fixed; the seed draws the initialisation, the
-    shuffling and the memory's sampling), every method in lockstep per seed."""
+    shuffling and the memory's sampling), every method in lockstep per seed.
+
+    ``--select mammoth``: Mammoth's best Seq-MNIST arguments; ``--select validation``:
+    each method's arguments chosen by the same grid search on a validation split of
+    the training set (:func:`select_on_validation`), then trained on the full training
+    set and tested."""
     train, test = split_ordered(data)
+    _SPLITS["test"] = train, test
+    if args.select == "validation":
+        chosen = {k: hp for k, (hp, _) in select_on_validation(train, args).items()}
+        how = "arguments chosen on a 10% validation split (grid search, seed 0)"
+    else:
+        chosen = {(n, m): mammoth_args(n, m) for m in args.buffers for n in args.methods}
+        how = "Mammoth's best Seq-MNIST arguments"
+    keys = [(name, mem, seed) for seed in range(args.seeds) for mem in args.buffers
+            for name in args.methods]
+    results = _map([(name, mem, seed, chosen[(name, mem)], "test")
+                    for name, mem, seed in keys], args.jobs)
     res: dict = {}
-    for seed in range(args.seeds):
-        for mem in args.buffers:
-            for name in args.methods:
-                acc, t = run(make_der_paper(name, mem, seed), train, test, online=False)
-                res.setdefault((name, mem), []).append((acc, t))
-                print(f"  der-paper seed {seed} mem {mem} {name:7s} acc {acc:.4f} "
-                      f"time {t:.1f}s", flush=True)
+    for (name, mem, seed), (acc, t) in zip(keys, results, strict=True):
+        res.setdefault((name, mem), []).append((acc, t))
+        print(f"  der-paper seed {seed} mem {mem} {name:7s} acc {acc:.4f} time {t:.1f}s",
+              flush=True)
     print(f"\nDER paper protocol on split Fashion-MNIST: final average class-IL accuracy (%), "
-          f"mean ± std over {args.seeds} seeds; Mammoth's best Seq-MNIST arguments")
+          f"mean ± std over {args.seeds} seeds; {how}")
     print("| method | buffer | lr | replay minibatch | alpha | beta | accuracy (%) | "
           "time (s, min) | DER paper Seq-MNIST (%) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for mem in args.buffers:
         for name in args.methods:
             r = np.array(res[(name, mem)])
-            lr, mb, alpha, beta = MAMMOTH_SEQ_MNIST[mem].get(name, MAMMOTH_SEQ_MNIST[mem]["ER"])
+            lr, mb, alpha, beta = chosen[(name, mem)]
             pub = PUBLISHED_SEQ_MNIST[mem].get(name)
             print(f"| {name} | {mem} | {lr} | {mb} | {alpha if alpha is not None else '-'} | "
                   f"{beta if beta is not None else '-'} | {100 * r[:, 0].mean():.2f} ± "
@@ -325,6 +413,21 @@ def der_paper(data, args) -> dict:
             ok = a["DER++"] >= a["ER"] + 3
             print(f"  [{'holds' if ok else 'FAILS'}] buffer 200: DER++ >= ER + 3 points "
                   f"({a['DER++'] - a['ER']:+.2f})")
+    print("Order (issue 14 targets, skcl's Replay):")
+    for mem in args.buffers:
+        a = {n: 100 * np.array(res[(n, mem)])[:, 0].mean() for n in args.methods}
+        if {"Replay", "DER", "DER++"} <= a.keys():
+            ok = a["DER++"] >= a["DER"] >= a["Replay"]
+            print(f"  [{'holds' if ok else 'FAILS'}] buffer {mem}: DER++ >= DER >= Replay "
+                  f"({a['DER++']:.2f}, {a['DER']:.2f}, {a['Replay']:.2f})")
+        if {"Replay", "ER-ACE"} <= a.keys():
+            ok = a["ER-ACE"] >= a["Replay"]
+            print(f"  [{'holds' if ok else 'FAILS'}] buffer {mem}: ER-ACE >= Replay "
+                  f"({a['ER-ACE']:.2f}, {a['Replay']:.2f})")
+        if mem == 200 and {"Replay", "DER++"} <= a.keys():
+            ok = a["DER++"] >= a["Replay"] + 3
+            print(f"  [{'holds' if ok else 'FAILS'}] buffer 200: DER++ >= Replay + 3 points "
+                  f"({a['DER++'] - a['Replay']:+.2f})")
     return res
 
 
@@ -500,6 +603,11 @@ if __name__ == "__main__":
     parser.add_argument("--beta", type=float, default=BETA, help="DER++ beta")
     parser.add_argument("--protocol", choices=["ours", "der-paper"], default="ours",
                         help="der-paper: the DER paper's Seq-MNIST protocol (see der_paper)")
+    parser.add_argument("--select", choices=["mammoth", "validation"], default="mammoth",
+                        help="der-paper arguments: Mammoth's best Seq-MNIST ones, or each "
+                             "method's chosen by a grid search on a 10%% validation split")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="der-paper: worker processes (one torch thread each)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="training time as wall time or as process (CPU) time")
     parser.add_argument("--floor", action="store_true",
