@@ -26,8 +26,11 @@ class TransformPlugin(StrategyPlugin):
     plugins come first) and replayed exemplars are augmented like the current
     data. Prediction is not transformed.
 
-    This plugin stands in for the strategies' ``train_transform`` parameter
-    until the strategy base applies transforms itself.
+    Prefer the strategy's ``train_transform`` parameter: it applies to the
+    same minibatches and also to the passes plugins make on stored or raw
+    data (GEM/A-GEM memory gradients, EWC's Fisher, GSS and MIR scores),
+    which this plugin does not reach. The plugin remains for composing an
+    augmentation at a given place in the plugin order.
 
     Parameters
     ----------
