@@ -47,6 +47,7 @@ import torch
 
 from skcl.buffers import ReservoirSamplingBuffer
 from skcl.default_run import COMMON
+from skcl.exceptions import DivergenceError
 from skcl.plugins import OnlineRehearsalPlugin
 from skcl.strategies import DER, ERACE, MIR, SCR, BiC, DERPlusPlus, Naive, Replay
 
@@ -298,7 +299,13 @@ def _der_paper_run(job) -> tuple:
     name, mem, seed, hp, split_name = job
     torch.set_num_threads(1)
     train, test = _SPLITS[split_name]
-    return run(make_der_paper(name, mem, seed, hp), train, test, online=False)
+    try:
+        acc, t = run(make_der_paper(name, mem, seed, hp), train, test, online=False)
+    except DivergenceError:  # a grid point whose learning rate is too high: never chosen
+        acc, t = float("nan"), float("nan")
+    if split_name == "validation":
+        print(f"  validation mem {mem} {name:7s} {hp} acc {acc:.4f}", flush=True)
+    return acc, t
 
 
 def _map(jobs: list, n_jobs: int) -> list:
@@ -341,8 +348,9 @@ def split_validation(train, frac: float = 0.1, seed: int = 0):
 
 
 def select_on_validation(train, args) -> dict:
-    """``{(name, mem): hp}``: per method and buffer, the grid point with the best final
-    average accuracy on the validation split (seed 0, trained on the rest)."""
+    """``{(name, mem): (hp, accuracy)}``: per method and buffer, the grid point with the
+    best final average accuracy on the validation split (seed 0, trained on the rest; a
+    point whose training diverged is skipped)."""
     _SPLITS["validation"] = split_validation(train)
     keys = [(name, mem, hp) for mem in args.buffers for name in args.methods
             for hp in grid(name)]
@@ -351,7 +359,8 @@ def select_on_validation(train, args) -> dict:
     accs = _map([(name, mem, 0, hp, "validation") for name, mem, hp in keys], args.jobs)
     best: dict = {}
     for (name, mem, hp), (acc, _) in zip(keys, accs, strict=True):
-        print(f"  validation mem {mem} {name:7s} {hp} acc {acc:.4f}")
+        if np.isnan(acc):  # diverged
+            continue
         if (name, mem) not in best or acc > best[(name, mem)][1]:
             best[(name, mem)] = (hp, acc)
     return best
